@@ -1,0 +1,1 @@
+"""Users, roles, org-unit scopes, API tokens, sessions and the audit log."""

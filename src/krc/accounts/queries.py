@@ -1,0 +1,46 @@
+"""Reads of the accounts capability: who is calling, from a token or a session key."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from krc.accounts.models import ApiToken, User, WebSession
+from krc.accounts.roles import Actor
+from krc.accounts.security import digest
+from krc.geo.models import OrgUnit
+
+
+def actor_for(session: Session, user: User) -> Actor:
+    """Return the Actor (role and subtree) of a user."""
+    path = session.scalar(select(OrgUnit.path).where(OrgUnit.id == user.org_unit_id)) or "/"
+    return Actor(user.id, user.username, user.role, user.org_unit_id, path, user.language)
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    """Return the active user owning a bearer token, or None."""
+    row = session.execute(
+        select(User).join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == digest(token), ApiToken.revoked.is_(False),
+               User.active.is_(True))
+    ).scalar_one_or_none()
+    return row
+
+
+def session_for_key(session: Session, key: str,
+                    now: datetime | None = None) -> tuple[User, WebSession] | None:
+    """Return the user and session row of a live browser session key, or None."""
+    now = now or datetime.now(UTC)
+    row = session.execute(
+        select(User, WebSession).join(WebSession, WebSession.user_id == User.id)
+        .where(WebSession.key_hash == digest(key), User.active.is_(True))
+    ).first()
+    if row is None:
+        return None
+    user, ws = row
+    expires = ws.expires_at if ws.expires_at.tzinfo else ws.expires_at.replace(tzinfo=UTC)
+    if expires < now:
+        return None
+    return user, ws

@@ -1,0 +1,52 @@
+"""Roles and what each may do (pure rules; see README "Accounts and access")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ROLES = ("admin", "national", "regional", "district", "facility", "vaccinator", "partner")
+
+ROLE_LABELS = {
+    "admin": ("Administrateur", "Administrator"),
+    "national": ("Programme national", "National programme"),
+    "regional": ("Direction régionale", "Regional office"),
+    "district": ("Équipe cadre de district", "District health team"),
+    "facility": ("Personnel de CSCom", "Health facility staff"),
+    "vaccinator": ("Vaccinateur", "Vaccinator"),
+    "partner": ("Partenaire (lecture seule)", "Read-only partner"),
+}
+
+# Who may read personal records (children) within their org-unit subtree.
+PERSONAL_READ = frozenset({"admin", "national", "regional", "district", "facility", "vaccinator"})
+# Who may register children and record, correct or delete doses within their subtree.
+PERSONAL_WRITE = frozenset({"admin", "district", "facility", "vaccinator"})
+# Who may merge duplicate records (a correction with wide effect).
+MERGE = frozenset({"admin", "district", "facility"})
+# Who may manage users and tokens.
+MANAGE_USERS = frozenset({"admin"})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The caller of a service: who they are and the org-unit subtree they may reach."""
+
+    user_id: int | None
+    username: str
+    role: str
+    org_unit_id: int
+    path: str  # materialised path of the user's org unit, e.g. "/a1/b2"
+    language: str = "fr"
+
+    def covers(self, path: str) -> bool:
+        """Return True when an org unit with this path lies in the actor's subtree."""
+        return path == self.path or path.startswith(self.path + "/")
+
+    @property
+    def can_read_personal(self) -> bool:
+        """Return True when the role may read children's records."""
+        return self.role in PERSONAL_READ
+
+    @property
+    def can_write_personal(self) -> bool:
+        """Return True when the role may register children and record doses."""
+        return self.role in PERSONAL_WRITE

@@ -1,0 +1,1 @@
+"""Org units: Mali's health and administrative hierarchies, codes and target populations."""

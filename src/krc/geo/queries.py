@@ -1,0 +1,33 @@
+"""Reads of org units."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from krc.errors import Message, NotFound
+from krc.geo.models import OrgUnit
+
+
+def unit_by_code(session: Session, code: str) -> OrgUnit:
+    """Return the org unit with this code or raise NotFound (404)."""
+    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == code))
+    if unit is None:
+        raise NotFound("org_unit_unknown", Message("Unité d'organisation inconnue : {code}",
+                                                   "Unknown org unit: {code}", {"code": code}),
+                       field="org_unit")
+    return unit
+
+
+def children_of(session: Session, unit: OrgUnit) -> list[OrgUnit]:
+    """Return the direct children of an org unit, by name."""
+    return list(session.scalars(select(OrgUnit).where(OrgUnit.parent_id == unit.id)
+                                .order_by(OrgUnit.name)))
+
+
+def units_at_level(session: Session, root: OrgUnit, level: int) -> list[OrgUnit]:
+    """Return the units of a level inside a root's subtree (health hierarchy), by name."""
+    return list(session.scalars(select(OrgUnit).where(
+        OrgUnit.level == level, OrgUnit.hierarchy == "health",
+        (OrgUnit.path == root.path) | OrgUnit.path.startswith(root.path + "/"))
+        .order_by(OrgUnit.name)))

@@ -1,0 +1,1 @@
+"""Immunization Plus: register, schedule, vaccinations, coverage."""

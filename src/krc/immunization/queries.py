@@ -1,0 +1,286 @@
+"""Reads of the immunization register, always through the caller's org-unit scope."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from krc.accounts.roles import Actor
+from krc.accounts.services import audit
+from krc.errors import Forbidden, Message, NotFound
+from krc.geo.models import DISTRICT, FACILITY, VILLAGE, OrgUnit
+from krc.identifiers import format_registry_number, is_valid_registry_number, normalise_phone
+from krc.immunization.models import Child, Vaccination
+from krc.immunization.schedule import (
+    GivenDose,
+    ScheduleParams,
+    add_months,
+    describe,
+    evaluate,
+    is_defaulter,
+)
+from krc.matching import fold, name_key, similarity
+
+
+def _personal(actor: Actor) -> None:
+    if not actor.can_read_personal:
+        raise Forbidden("role_forbidden", Message(
+            "Votre rôle ({role}) ne donne pas accès aux dossiers individuels",
+            "Your role ({role}) gives no access to individual records", {"role": actor.role}))
+
+
+def scoped_units(actor: Actor) -> Select[tuple[int]]:
+    """Return a select of the ids of the org units inside the actor's subtree."""
+    return select(OrgUnit.id).where(
+        or_(OrgUnit.path == actor.path, OrgUnit.path.startswith(actor.path + "/")))
+
+
+def _child_query(actor: Actor) -> Select[tuple[Child]]:
+    q = select(Child).where(Child.merged_into_pk.is_(None))
+    if actor.path.count("/") > 1:  # below the country: restrict to the subtree
+        q = q.where(Child.facility_id.in_(scoped_units(actor)))
+    return q
+
+
+_REGISTRY = re.compile(r"^[\d\s-]{10,16}$")
+_PHONE = re.compile(r"^\+?[\d\s().-]{8,20}$")
+
+
+def search_children(session: Session, actor: Actor, q: str = "", facility: str | None = None,
+                    limit: int = 50) -> list[Child]:
+    """Return children matching a name (tolerant), phone or registry number, in scope."""
+    _personal(actor)
+    query = _child_query(actor)
+    if facility:
+        unit = session.scalar(select(OrgUnit).where(OrgUnit.code == facility))
+        if unit is None:
+            raise NotFound("org_unit_unknown", Message("Unité d'organisation inconnue : {c}",
+                                                       "Unknown org unit: {c}", {"c": facility}))
+        query = query.where(Child.facility_id.in_(select(OrgUnit.id).where(
+            or_(OrgUnit.path == unit.path, OrgUnit.path.startswith(unit.path + "/")))))
+    text = (q or "").strip()
+    if not text:
+        return list(session.scalars(query.order_by(Child.pk.desc()).limit(limit)))
+    digits = re.sub(r"\D", "", text)
+    if _REGISTRY.match(text) and len(digits) == 10 and is_valid_registry_number(digits):
+        return list(session.scalars(query.where(Child.registry_number == digits)))
+    if _PHONE.match(text) and len(digits) >= 8:
+        try:
+            phone = normalise_phone(text)
+        except Exception:  # noqa: BLE001 - not a phone: fall through to names
+            phone = None
+        if phone:
+            return list(session.scalars(query.where(Child.caregiver_phone == phone)
+                                        .order_by(Child.birth_date.desc()).limit(limit)))
+    tokens = [t for t in fold(text).split() if t]
+    keys = list({name_key(t) for t in tokens})
+    if len(keys) >= 2:
+        cond = and_(Child.family_key.in_(keys), Child.given_key.in_(keys))
+        rows = list(session.scalars(query.where(cond).limit(limit * 4)))
+        if not rows:
+            rows = list(session.scalars(query.where(
+                or_(Child.family_key.in_(keys), Child.given_key.in_(keys))).limit(limit * 4)))
+    else:
+        rows = list(session.scalars(query.where(
+            or_(Child.family_key.in_(keys), Child.given_key.in_(keys))).limit(limit * 4)))
+    folded = " ".join(tokens)
+
+    def score(c: Child) -> float:
+        full = f"{c.given_name} {c.family_name}"
+        rev = f"{c.family_name} {c.given_name}"
+        return max(similarity(folded, full), similarity(folded, rev))
+
+    rows.sort(key=score, reverse=True)
+    return rows[:limit]
+
+
+def child_for_read(session: Session, actor: Actor, child_id: uuid.UUID | str,
+                   audit_read: bool = True) -> Child:
+    """Return a child in the actor's scope (the read is audited), or raise 404."""
+    _personal(actor)
+    try:
+        cid = child_id if isinstance(child_id, uuid.UUID) else uuid.UUID(str(child_id))
+    except ValueError:
+        raise NotFound("child_not_found", Message("Enfant introuvable", "Child not found")) \
+            from None
+    child = session.scalar(select(Child).where(Child.id == cid))
+    if child is None:
+        raise NotFound("child_not_found", Message("Enfant introuvable", "Child not found"))
+    unit = session.get(OrgUnit, child.facility_id)
+    if unit is None or not actor.covers(unit.path):
+        raise NotFound("child_not_found", Message("Enfant introuvable", "Child not found"))
+    if audit_read:
+        audit(session, actor, "read", "child", str(child.id))
+    return child
+
+
+def unit_ref(session: Session, unit_id: int | None) -> dict[str, str] | None:
+    """Return {code, name} of an org unit id (None for None)."""
+    if unit_id is None:
+        return None
+    unit = session.get(OrgUnit, unit_id)
+    return {"code": unit.code, "name": unit.name} if unit else None
+
+
+def child_dict(session: Session, child: Child) -> dict[str, Any]:
+    """Return the API shape of a child."""
+    merged = None
+    if child.merged_into_pk is not None:
+        merged = session.scalar(select(Child.id).where(Child.pk == child.merged_into_pk))
+    return {
+        "id": child.id, "registry_number": child.registry_number or "",
+        "registry_display": format_registry_number(child.registry_number)
+        if child.registry_number else "",
+        "given_name": child.given_name, "family_name": child.family_name, "sex": child.sex,
+        "birth_date": child.birth_date, "caregiver_name": child.caregiver_name,
+        "caregiver_phone": child.caregiver_phone, "national_id": child.national_id,
+        "facility": unit_ref(session, child.facility_id),
+        "village": unit_ref(session, child.village_id), "merged_into": merged,
+    }
+
+
+def vaccinations_of(session: Session, child: Child, include_deleted: bool = True
+                    ) -> list[Vaccination]:
+    """Return the child's recorded doses, oldest first."""
+    q = select(Vaccination).where(Vaccination.child_pk == child.pk)
+    if not include_deleted:
+        q = q.where(Vaccination.deleted.is_(False))
+    return list(session.scalars(q.order_by(Vaccination.given_on, Vaccination.pk)))
+
+
+def vaccination_dict(session: Session, v: Vaccination, child_id: uuid.UUID,
+                     lang: str = "fr") -> dict[str, Any]:
+    """Return the API shape of a dose."""
+    return {
+        "id": v.id, "child": child_id, "vaccine": v.vaccine, "dose": v.dose, "date": v.given_on,
+        "facility": unit_ref(session, v.facility_id), "strategy": v.strategy,
+        "session": v.session, "lot": v.lot, "valid": v.valid, "reason": v.invalid_reason,
+        "reason_text": _reason_text(v.invalid_reason, lang), "deleted": v.deleted,
+    }
+
+
+def _reason_text(reason: str | None, lang: str) -> str | None:
+    if reason is None:
+        return None
+    if reason == "merged_duplicate_dose":
+        return ("Dose en double après fusion d'enregistrements" if lang == "fr"
+                else "Duplicate dose after merging records")
+    try:
+        return describe(reason, lang)
+    except KeyError:
+        return reason
+
+
+def district_code_of(session: Session, child: Child) -> str | None:
+    """Return the code of the health district the child's facility belongs to."""
+    unit = session.get(OrgUnit, child.facility_id)
+    if unit is None:
+        return None
+    uids = unit.path.strip("/").split("/")
+    if len(uids) < DISTRICT:
+        return None
+    return session.scalar(select(OrgUnit.code).where(OrgUnit.uid == uids[DISTRICT - 1]))
+
+
+def schedule_of(session: Session, child: Child, on: date, params: ScheduleParams,
+                lang: str = "fr") -> dict[str, Any]:
+    """Return the child's schedule on a date (reference/immunization.md §1)."""
+    doses = [GivenDose(v.vaccine, v.dose, v.given_on, str(v.pk))
+             for v in vaccinations_of(session, child, include_deleted=False)]
+    statuses = evaluate(child.birth_date, doses, on, district_code_of(session, child), params)
+    return {
+        "child": child.id, "on": on, "defaulter": is_defaulter(statuses),
+        "doses": [{"vaccine": s.vaccine, "dose": s.dose, "status": s.status,
+                   "due_date": s.due_date, "given_date": s.given_date, "reason": s.reason,
+                   "reason_text": _reason_text(s.reason, lang)} for s in statuses],
+    }
+
+
+# --------------------------------------------------------------------------- defaulters
+
+def defaulters(session: Session, actor: Actor, unit: OrgUnit, on: date,
+               params: ScheduleParams, lang: str = "fr") -> list[dict[str, Any]]:
+    """Return children under 5 in the unit with an overdue dose, or zero-dose, by area/village.
+
+    Each item carries the overdue doses, the zero-dose flag (no valid PENTA at ≥ 10 weeks,
+    reference/immunization.md §2) and the caregiver's contact for the outreach day.
+    """
+    _personal(actor)
+    if not actor.covers(unit.path):
+        raise Forbidden("out_of_scope", Message("{n} est hors de votre zone",
+                                                "{n} is outside your area", {"n": unit.name}))
+    from krc.immunization.batch import overdue_children
+    return overdue_children(session, unit, on, params, lang)
+
+
+def _age_window(on: date, min_weeks: int) -> tuple[date, date]:
+    """Return (oldest exclusive, youngest inclusive) birth dates of children 10 weeks–5 years."""
+    return add_months(on, -60), on - timedelta(weeks=min_weeks)
+
+
+def zero_dose_register(session: Session, unit: OrgUnit, on: date, min_weeks: int = 10
+                       ) -> dict[str, int]:
+    """Return register counts on a date: zero-dose (no valid PENTA) and no vaccine at all.
+
+    Children aged ≥ `min_weeks` weeks and < 5 years (reference/immunization.md §2).
+    """
+    by = zero_dose_register_by(session, unit.level, unit, on, min_weeks)
+    return by.get(unit.id, {"zero_dose": 0, "no_vaccine": 0})
+
+
+def zero_dose_register_by(session: Session, level: int, root: OrgUnit, on: date,
+                          min_weeks: int = 10) -> dict[int, dict[str, int]]:
+    """Return register zero-dose counts for every unit of a level under root, in one query."""
+    oldest, youngest = _age_window(on, min_weeks)
+    fac = aliased(OrgUnit)
+    anc = aliased(OrgUnit)
+    zero = func.sum(case((or_(Child.penta1_on.is_(None), Child.penta1_on > on), 1), else_=0))
+    none = func.sum(case((or_(Child.first_dose_on.is_(None), Child.first_dose_on > on), 1),
+                         else_=0))
+    rows = session.execute(
+        select(anc.id, zero, none)
+        .select_from(Child)
+        .join(fac, fac.id == Child.facility_id)
+        .join(anc, or_(fac.path == anc.path, fac.path.startswith(anc.path + "/")))
+        .where(anc.level == level, anc.hierarchy == "health",
+               or_(anc.path == root.path, anc.path.startswith(root.path + "/")),
+               Child.birth_date <= youngest, Child.birth_date > oldest,
+               Child.merged_into_pk.is_(None))
+        .group_by(anc.id)
+    ).all()
+    return {r[0]: {"zero_dose": int(r[1] or 0), "no_vaccine": int(r[2] or 0)} for r in rows}
+
+
+def children_count(session: Session, unit: OrgUnit) -> int:
+    """Return how many (unmerged) children are registered in a unit's subtree."""
+    units = select(OrgUnit.id).where(or_(OrgUnit.path == unit.path,
+                                         OrgUnit.path.startswith(unit.path + "/")))
+    return int(session.scalar(select(func.count()).select_from(Child).where(
+        Child.facility_id.in_(units), Child.merged_into_pk.is_(None))) or 0)
+
+
+def villages_of(session: Session, facility: OrgUnit) -> list[OrgUnit]:
+    """Return the villages of a facility, by name."""
+    return list(session.scalars(select(OrgUnit).where(OrgUnit.parent_id == facility.id,
+                                                      OrgUnit.level == VILLAGE)
+                                .order_by(OrgUnit.name)))
+
+
+def facilities_in_scope(session: Session, actor: Actor) -> list[OrgUnit]:
+    """Return the health facilities the actor may register children at, by name."""
+    return list(session.scalars(select(OrgUnit).where(
+        OrgUnit.level == FACILITY, OrgUnit.id.in_(scoped_units(actor))).order_by(OrgUnit.name)))
+
+
+def grouped(items: list[dict[str, Any]], *keys: str) -> dict[Any, list[dict[str, Any]]]:
+    """Return items grouped by a tuple of their keys, in first-seen order."""
+    out: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for it in items:
+        out[tuple(it[k] for k in keys)].append(it)
+    return dict(out)

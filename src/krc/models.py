@@ -1,0 +1,10 @@
+"""Imports every capability's tables so that Base.metadata is complete."""
+
+from krc.accounts.models import ApiToken, AuditEvent, LoginFailure, User, WebSession
+from krc.geo.models import OrgUnit, TargetPopulation
+from krc.immunization.models import Child, DelayFact, DoseFact, ScheduleSetting, Vaccination
+
+__all__ = [
+    "ApiToken", "AuditEvent", "Child", "DelayFact", "DoseFact", "LoginFailure", "OrgUnit",
+    "ScheduleSetting", "TargetPopulation", "User", "Vaccination", "WebSession",
+]

@@ -1,0 +1,1 @@
+"""Results framework: periods, indicator catalogue, aggregates and dashboards."""

@@ -1,0 +1,1 @@
+"""Web layer: FastAPI app factory, auth dependencies, templates, i18n."""

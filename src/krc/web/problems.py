@@ -1,0 +1,90 @@
+"""RFC 9457 problem+json answers for domain and validation errors, in fr or en."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from krc.errors import DomainError
+
+# Pydantic error types → (fr, en) messages; {ctx} fields come from the error's ctx.
+_PYDANTIC = {
+    "missing": ("Champ obligatoire", "Field required"),
+    "string_too_short": ("Ne peut pas être vide", "Must not be empty"),
+    "string_too_long": ("Trop long (au plus {max_length} caractères)",
+                        "Too long (at most {max_length} characters)"),
+    "string_pattern_mismatch": ("Valeur non acceptée", "Value not accepted"),
+    "date_from_datetime_parsing": ("Date invalide (format AAAA-MM-JJ)",
+                                   "Invalid date (format YYYY-MM-DD)"),
+    "date_parsing": ("Date invalide (format AAAA-MM-JJ)", "Invalid date (format YYYY-MM-DD)"),
+    "date_type": ("Date invalide (format AAAA-MM-JJ)", "Invalid date (format YYYY-MM-DD)"),
+    "uuid_parsing": ("Identifiant UUID invalide", "Invalid UUID"),
+    "uuid_type": ("Identifiant UUID invalide", "Invalid UUID"),
+    "int_parsing": ("Nombre entier attendu", "Integer expected"),
+    "int_type": ("Nombre entier attendu", "Integer expected"),
+    "int_from_float": ("Nombre entier attendu", "Integer expected"),
+    "bool_parsing": ("Valeur vrai/faux attendue", "true/false expected"),
+    "bool_type": ("Valeur vrai/faux attendue", "true/false expected"),
+    "string_type": ("Texte attendu", "Text expected"),
+    "extra_forbidden": ("Champ inconnu", "Unknown field"),
+    "greater_than_equal": ("Doit être au moins {ge}", "Must be at least {ge}"),
+    "less_than_equal": ("Doit être au plus {le}", "Must be at most {le}"),
+    "json_invalid": ("JSON invalide", "Invalid JSON"),
+    "model_attributes_type": ("Objet JSON attendu", "JSON object expected"),
+    "dict_type": ("Objet JSON attendu", "JSON object expected"),
+}
+
+
+def language_of(request: Request) -> str:
+    """Return the language chosen for this request (set by the middleware)."""
+    return str(getattr(request.state, "lang", "fr"))
+
+
+def problem(status: int, code: str, title: str, detail: str | None = None,
+            errors: list[dict[str, Any]] | None = None, **extra: Any) -> JSONResponse:
+    """Return an RFC 9457 problem+json response."""
+    body: dict[str, Any] = {"type": f"urn:krc:problem:{code}", "title": title, "status": status,
+                            "code": code}
+    if detail:
+        body["detail"] = detail
+    if errors is not None:
+        body["errors"] = errors
+    body.update(extra)
+    return JSONResponse(jsonable_encoder(body), status_code=status,
+                        media_type="application/problem+json")
+
+
+def domain_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """Render a DomainError in the caller's language."""
+    assert isinstance(exc, DomainError)
+    lang = language_of(request)
+    extra: dict[str, Any] = {}
+    candidates = getattr(exc, "candidates", None)
+    if candidates is not None:
+        extra["candidates"] = candidates
+    return problem(exc.status, exc.code, exc.text(lang),
+                   errors=[e.as_dict(lang) for e in exc.errors], **extra)
+
+
+def validation_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """Render pydantic validation errors as field-level messages in fr or en (HTTP 422)."""
+    assert isinstance(exc, RequestValidationError)
+    lang = language_of(request)
+    errors = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+        fr, en = _PYDANTIC.get(err.get("type", ""), ("Valeur invalide : {msg}",
+                                                     "Invalid value: {msg}"))
+        ctx = {k: v for k, v in (err.get("ctx") or {}).items()}
+        try:
+            message = (en if lang == "en" else fr).format(msg=err.get("msg", ""), **ctx)
+        except (KeyError, IndexError):
+            message = en if lang == "en" else fr
+        errors.append({"field": ".".join(loc) or "body", "code": err.get("type", "invalid"),
+                       "message": message})
+    title = "Invalid input" if lang == "en" else "Saisie invalide"
+    return problem(422, "validation_error", title, errors=errors)
