@@ -117,16 +117,16 @@ def median_delay(histogram: Mapping[int, int]) -> float | None:
     total = sum(histogram.values())
     if total == 0:
         return None
-    half = (total + 1) / 2
+    lower, upper = (total - 1) // 2, total // 2  # 0-based positions of the middle values
+    found: dict[int, int] = {}
     seen = 0
-    keys = sorted(histogram)
-    for i, k in enumerate(keys):
-        seen += histogram[k]
-        if seen >= half:
-            if total % 2 == 0 and seen == total / 2 and i + 1 < len(keys):
-                return (k + keys[i + 1]) / 2
-            return float(k)
-    return float(keys[-1])
+    for k in sorted(histogram):
+        n = histogram[k]
+        for pos in (lower, upper):
+            if seen <= pos < seen + n:
+                found[pos] = k
+        seen += n
+    return (found[lower] + found[upper]) / 2
 
 
 def timeliness(timely: int, doses: int) -> float | None:
