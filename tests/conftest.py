@@ -202,3 +202,13 @@ def child_payload(**over: Any) -> dict[str, Any]:
     }
     body.update(over)
     return body
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With CI=true a skipped test is a failure: nothing may silently not run in CI."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if IN_CI and skipped and exitstatus == 0:
+        if reporter:
+            reporter.write_line(f"CI=true: {skipped} test(s) skipped; failing the run", red=True)
+        session.exitstatus = 1
