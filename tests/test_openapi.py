@@ -18,7 +18,7 @@ CONTRACT = {
 def test_openapi_lists_the_contract(client: TestClient, world: World) -> None:
     doc = client.get("/openapi.json").json()
     ops = {(m, p) for p, item in doc["paths"].items() for m in item}
-    assert CONTRACT <= ops
+    assert ops >= CONTRACT
     for path, item in doc["paths"].items():
         for method, op in item.items():
             assert op.get("summary") or op.get("description"), (method, path)

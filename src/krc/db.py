@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import MetaData, create_engine, event
@@ -17,6 +18,12 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# Whether the transaction about to begin will write: SQLite then takes the write lock at
+# BEGIN (BEGIN IMMEDIATE) so that concurrent writers wait (busy_timeout) instead of failing
+# with "database is locked" when a read transaction tries to upgrade.
+_WRITE_INTENT: ContextVar[bool] = ContextVar("krc_write_intent", default=True)
 
 
 class Base(DeclarativeBase):
@@ -57,7 +64,7 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if _WRITE_INTENT.get() else "BEGIN")
 
         return engine
     return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
@@ -65,7 +72,9 @@ def make_engine(url: str) -> Engine:
 
 def is_postgres(engine_or_session: Engine | Session) -> bool:
     """Return True when the engine (or the session's engine) is PostgreSQL."""
-    bind = engine_or_session.get_bind() if isinstance(engine_or_session, Session) else engine_or_session
+    if isinstance(engine_or_session, Session):
+        return engine_or_session.get_bind().dialect.name == "postgresql"
+    bind = engine_or_session
     return bind.dialect.name == "postgresql"
 
 
@@ -78,10 +87,16 @@ class Database:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """Yield a session whose work is committed at the end, or rolled back on error."""
-        with self.sessions() as s, s.begin():
-            yield s
+    def session(self, write: bool = True) -> Iterator[Session]:
+        """Yield a session whose work is one transaction: committed at the end, or rolled
+        back on error. `write=False` marks a read-only transaction (SQLite: no write lock)."""
+        token = _WRITE_INTENT.set(write)
+        try:
+            with self.sessions() as s, s.begin():
+                s.connection()  # begin now, while the intent is set
+                yield s
+        finally:
+            _WRITE_INTENT.reset(token)
 
     def dispose(self) -> None:
         """Close every pooled connection."""

@@ -6,9 +6,9 @@ import uuid
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from tests.conftest import World, child_payload
 
 from krc.accounts.models import AuditEvent
+from tests.conftest import World, child_payload
 
 
 def register(client: TestClient, world: World, user: str = "vacc_kati", **over: object) -> dict:

@@ -159,3 +159,17 @@ def test_figure_refusals(client: TestClient, world: World) -> None:
     assert r.status_code == 422
     assert client.get("/api/v1/immunization/coverage",
                       params={"org_unit": "ML", "period": "2026"}).status_code == 401
+
+
+def test_monthly_table(client: TestClient, world: World, three: list[str]) -> None:
+    r = client.get("/api/v1/immunization/table", headers=world.headers("national"),
+                   params={"org_unit": "ML", "year": 2026, "level": 3})
+    assert r.status_code == 200
+    rows = r.json()["rows"]
+    assert len(rows) == 73 * 12
+    kati = {x["period"]: x for x in rows if x["org_unit"] == "ML0207"}
+    assert kati["202601"]["doses"]["PENTA1"] == {"doses": 3, "cumulative": 3,
+                                                 "coverage": pytest.approx(0.2, abs=0.05)}
+    assert kati["202603"]["doses"]["PENTA3"]["cumulative"] == 1
+    assert kati["202603"]["dropout"]["PENTA1_PENTA3"] == pytest.approx(66.7)
+    assert kati["202612"]["zero_dose"] == 23272 - 3

@@ -21,12 +21,22 @@ def actor_for(session: Session, user: User) -> Actor:
 
 def user_for_token(session: Session, token: str) -> User | None:
     """Return the active user owning a bearer token, or None."""
+    found = actor_for_token(session, token)
+    return found[0] if found else None
+
+
+def actor_for_token(session: Session, token: str) -> tuple[User, Actor] | None:
+    """Return the active user owning a bearer token and their Actor, in one query, or None."""
     row = session.execute(
-        select(User).join(ApiToken, ApiToken.user_id == User.id)
+        select(User, OrgUnit.path).join(ApiToken, ApiToken.user_id == User.id)
+        .join(OrgUnit, OrgUnit.id == User.org_unit_id)
         .where(ApiToken.token_hash == digest(token), ApiToken.revoked.is_(False),
                User.active.is_(True))
-    ).scalar_one_or_none()
-    return row
+    ).first()
+    if row is None:
+        return None
+    user, path = row
+    return user, Actor(user.id, user.username, user.role, user.org_unit_id, path, user.language)
 
 
 def session_for_key(session: Session, key: str,

@@ -36,7 +36,8 @@ def create_user(session: Session, username: str, password: str, role: str, org_u
     """Create a user scoped to an org unit and return it; refuses bad roles and duplicates."""
     if role not in ROLES:
         raise invalid("role", "role_unknown", "Rôle inconnu : {role} ; rôles valides : {roles}",
-                      "Unknown role: {role}; valid roles: {roles}", role=role, roles=", ".join(ROLES))
+                      "Unknown role: {role}; valid roles: {roles}", role=role,
+                      roles=", ".join(ROLES))
     if len(password) < 8:
         raise invalid("password", "password_too_short",
                       "Le mot de passe doit comporter au moins 8 caractères",

@@ -31,7 +31,7 @@ from krc.web.problems import language_of
 
 router = APIRouter(tags=["immunization"])
 
-PROBLEM = {"content": {"application/problem+json": {}}}
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 REFUSALS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Not authenticated", **PROBLEM},
     403: {"description": "Role or scope forbids it", **PROBLEM},
@@ -74,7 +74,7 @@ def list_children(q: str = "", facility: str | None = None,
                   limit: int = Query(50, ge=1, le=500), actor: Actor = Depends(require_actor),
                   db: Database = Depends(get_db)) -> list[dict[str, Any]]:
     """Search children by name (tolerant), phone or registry number, within scope."""
-    with db.session() as s:
+    with db.session(write=False) as s:
         rows = queries.search_children(s, actor, q, facility, limit)
         return [queries.child_dict(s, c) for c in rows]
 
@@ -209,11 +209,24 @@ def coverage(request: Request, org_unit: str, period: str, level: int | None = Q
     Coverage is cumulative from January with a prorated target (WHO IA app).
     """
     p = parse_period(period)
-    with db.session() as s:
+    with db.session(write=False) as s:
         unit = _scope_unit(request, actor, s, org_unit)
         rows = figures.coverage(s, unit, p, level, load_params(s), _thresholds(thresholds),
                                 monthly=monthly)
     return {"org_unit": org_unit, "period": p.code, "level": level, "rows": rows}
+
+
+@router.get("/immunization/table", responses=REFUSALS)
+def monthly_table(request: Request, org_unit: str, year: int = Query(..., ge=2000, le=2100),
+                  level: int | None = Query(None, ge=1, le=5),
+                  actor: Actor = Depends(require_actor), db: Database = Depends(get_db)
+                  ) -> dict[str, Any]:
+    """Return unit × month × every vaccine-dose doses and cumulative coverage, dropouts and
+    zero-dose, read from the aggregates (e.g. level=3: all districts × 12 months)."""
+    with db.session(write=False) as s:
+        unit = _scope_unit(request, actor, s, org_unit)
+        rows = figures.monthly_table(s, unit, year, level, load_params(s))
+    return {"org_unit": org_unit, "year": year, "level": level, "rows": rows}
 
 
 @router.get("/immunization/defaulters", responses=REFUSALS)
@@ -240,7 +253,7 @@ def priority_districts(request: Request, period: str, limit: int = Query(11, ge=
                        db: Database = Depends(get_db)) -> dict[str, Any]:
     """Return districts ranked by number of zero-dose children (then under-immunized)."""
     p = parse_period(period)
-    with db.session() as s:
+    with db.session(write=False) as s:
         unit = _scope_unit(request, actor, s, org_unit)
         rows = figures.priority_districts(s, unit, p, load_params(s), limit, basis)
     return {"period": p.code, "basis": basis, "limit": limit, "districts": rows}

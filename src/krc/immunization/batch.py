@@ -74,17 +74,17 @@ def overdue_children(session: Session, unit: OrgUnit, on: date, params: Schedule
     overdue = status == OVERDUE
     penta = [col[s] for s in slots if s[0] == "PENTA"]
     zero_cut = to_epoch_day(on - timedelta(weeks=zero_dose_weeks))
-    zero = (given[:, penta] < 0).all(axis=1) & (birth <= zero_cut)
-    none_at_all = (given < 0).all(axis=1)
+    zero: list[bool] = list(((given[:, penta] < 0).all(axis=1) & (birth <= zero_cut)).tolist())
+    none_at_all: list[bool] = (given < 0).all(axis=1).tolist()
     rows = np.nonzero(overdue.any(axis=1))[0]
     out: list[dict[str, Any]] = []
-    for i in rows:
+    for i in rows.tolist():
         r = children[i]
         facility = units[r[9]]
         village = units.get(r[10]) if r[10] is not None else None
         late = [{"vaccine": slots[j][0], "dose": slots[j][1],
                  "due_date": from_epoch_day(int(due[i, j]))}
-                for j in np.nonzero(overdue[i])[0]]
+                for j in np.nonzero(overdue[i])[0].tolist()]
         out.append({
             "id": r[1], "registry_number": r[2], "given_name": r[3], "family_name": r[4],
             "sex": r[5], "birth_date": r[6], "caregiver_name": r[7], "caregiver_phone": r[8],

@@ -127,9 +127,10 @@ def rebuild(session: Session, grace_days: int) -> int:
     session.execute(delete(DoseFact))
     session.execute(delete(DelayFact))
     session.execute(text("DROP TABLE IF EXISTS tmp_ancestor"))
-    session.execute(text("CREATE TEMPORARY TABLE tmp_ancestor (unit_id INTEGER, ancestor_id INTEGER)"))
+    session.execute(text(
+        "CREATE TEMPORARY TABLE tmp_ancestor (unit_id INTEGER, ancestor_id INTEGER)"))
     uid_to_id = {u: i for u, i in session.execute(select(OrgUnit.uid, OrgUnit.id))}
-    pairs = []
+    pairs: list[dict[str, int]] = []
     for unit_id, path in session.execute(select(OrgUnit.id, OrgUnit.path)):
         pairs.extend({"u": unit_id, "a": uid_to_id[u]} for u in path.strip("/").split("/") if u)
     for i in range(0, len(pairs), 5000):

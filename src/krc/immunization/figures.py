@@ -207,3 +207,42 @@ def priority_districts(session: Session, root: OrgUnit, period: Period, params: 
              "penta3_coverage": next(d["coverage"] for d in r["doses"]
                                      if (d["vaccine"], d["dose"]) == ind.PENTA3),
              "red_rec": r["red_rec"]["category"]} for i, r in enumerate(rows[:limit])]
+
+
+def monthly_table(session: Session, unit: OrgUnit, year: int, level: int | None,
+                  params: ScheduleParams) -> list[dict[str, Any]]:
+    """Return, per unit × month, every vaccine-dose's doses and cumulative coverage, the
+    three dropouts and the aggregate zero-dose/under-immunized counts, from facts only.
+
+    One fact query for all units and months; this is what a national analyst exports.
+    """
+    units = units_for(session, unit, level)
+    ids = [u.id for u in units]
+    sums = _fact_sums(session, ids, year * 100 + 1, year * 100 + 12)
+    tree = target_tree(session, year)
+    slots = batch_slots(params)
+    out: list[dict[str, Any]] = []
+    for u in units:
+        months = sums.get(u.id, {})
+        targets = tree.get(u.id)
+        running: dict[tuple[str, int], int] = defaultdict(int)
+        for m in range(1, 13):
+            for key, (n, _t) in months.get(year * 100 + m, {}).items():
+                running[key] += n
+            month = months.get(year * 100 + m, {})
+            cov: dict[str, Any] = {}
+            for vaccine, dose in slots:
+                t = ind.prorated_target(targets[ind.target_kind(vaccine, dose)], m)
+                c = ind.coverage(running.get((vaccine, dose), 0), t)
+                cov[f"{vaccine}{dose}"] = {"doses": month.get((vaccine, dose), (0, 0))[0],
+                                           "cumulative": c.doses, "coverage": _pct(c.percent)}
+            surviving = ind.prorated_target(targets["surviving_infants"], m)
+            out.append({
+                "org_unit": u.code, "period": f"{year}{m:02d}", "doses": cov,
+                "dropout": {name: _pct(ind.dropout(running.get(a, 0), running.get(b, 0)).percent)
+                            for name, a, b in DROPOUTS},
+                "zero_dose": round(ind.zero_dose_aggregate(surviving, running.get(ind.PENTA1, 0))),
+                "under_immunized": round(ind.under_immunized_aggregate(
+                    surviving, running.get(ind.PENTA3, 0))),
+            })
+    return out

@@ -35,13 +35,13 @@ def _personal(actor: Actor) -> None:
             "Your role ({role}) gives no access to individual records", {"role": actor.role}))
 
 
-def scoped_units(actor: Actor) -> Select[tuple[int]]:
+def scoped_units(actor: Actor) -> Select[Any]:
     """Return a select of the ids of the org units inside the actor's subtree."""
     return select(OrgUnit.id).where(
         or_(OrgUnit.path == actor.path, OrgUnit.path.startswith(actor.path + "/")))
 
 
-def _child_query(actor: Actor) -> Select[tuple[Child]]:
+def _child_query(actor: Actor) -> Select[Any]:
     q = select(Child).where(Child.merged_into_pk.is_(None))
     if actor.path.count("/") > 1:  # below the country: restrict to the subtree
         q = q.where(Child.facility_id.in_(scoped_units(actor)))
@@ -82,7 +82,7 @@ def search_children(session: Session, actor: Actor, q: str = "", facility: str |
     keys = list({name_key(t) for t in tokens})
     if len(keys) >= 2:
         cond = and_(Child.family_key.in_(keys), Child.given_key.in_(keys))
-        rows = list(session.scalars(query.where(cond).limit(limit * 4)))
+        rows: list[Child] = list(session.scalars(query.where(cond).limit(limit * 4)))
         if not rows:
             rows = list(session.scalars(query.where(
                 or_(Child.family_key.in_(keys), Child.given_key.in_(keys))).limit(limit * 4)))

@@ -404,19 +404,19 @@ def correct_dose(session: Session, actor: Actor, vaccination_id: uuid.UUID,
     v, child = vaccination_for_write(session, actor, vaccination_id)
     facility_unit = session.get(OrgUnit, v.facility_id)
     assert facility_unit is not None
-    new = {
-        "vaccine": (data.vaccine or v.vaccine).upper(), "dose": v.dose if data.dose is None
-        else data.dose, "date": data.date or v.given_on,
-        "facility": data.facility or facility_unit.code, "strategy": data.strategy or v.strategy,
-    }
-    facility = _check_dose(session, actor, child, new["vaccine"], new["dose"], new["date"],
-                           new["facility"], new["strategy"], today, params, ignore_pk=v.pk)
+    vaccine = (data.vaccine or v.vaccine).upper()
+    dose_n = v.dose if data.dose is None else data.dose
+    given_on = data.date or v.given_on
+    strategy = data.strategy or v.strategy
+    facility = _check_dose(session, actor, child, vaccine, dose_n, given_on,
+                           data.facility or facility_unit.code, strategy, today, params,
+                           ignore_pk=v.pk)
     before_views = dose_views(session, child)
     before = {"vaccine": v.vaccine, "dose": v.dose, "date": v.given_on.isoformat(),
               "facility": facility_unit.code, "strategy": v.strategy, "session": v.session,
               "lot": v.lot}
-    v.vaccine, v.dose, v.given_on = new["vaccine"], new["dose"], new["date"]
-    v.facility_id, v.strategy = facility.id, new["strategy"]
+    v.vaccine, v.dose, v.given_on = vaccine, dose_n, given_on
+    v.facility_id, v.strategy = facility.id, strategy
     if data.session is not None:
         v.session = data.session or None
     if data.lot is not None:

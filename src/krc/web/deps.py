@@ -11,7 +11,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from krc.accounts.models import User
-from krc.accounts.queries import actor_for, session_for_key, user_for_token
+from krc.accounts.queries import actor_for, actor_for_token, session_for_key
 from krc.accounts.roles import Actor
 from krc.config import Settings
 from krc.db import Database
@@ -58,11 +58,11 @@ class Caller:
 def _authenticate(request: Request, s: Session) -> Caller | None:
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
-        user = user_for_token(s, auth[7:].strip())
-        if user is None:
+        by_token = actor_for_token(s, auth[7:].strip())
+        if by_token is None:
             raise Unauthorized("token_invalid", Message("Jeton invalide ou révoqué",
                                                         "Invalid or revoked token"))
-        return Caller(actor_for(s, user), user, None, False)
+        return Caller(by_token[1], by_token[0], None, False)
     key = request.cookies.get(SESSION_COOKIE)
     if key:
         found = session_for_key(s, key)
@@ -74,7 +74,7 @@ def _authenticate(request: Request, s: Session) -> Caller | None:
 
 def optional_caller(request: Request, db: Database = Depends(get_db)) -> Caller | None:
     """Return the caller when credentials are present and valid, else None."""
-    with db.session() as s:
+    with db.session(write=False) as s:
         return _authenticate(request, s)
 
 
@@ -107,5 +107,5 @@ def require_actor(caller: Caller = Depends(require_caller)) -> Actor:
 
 def db_session(db: Database = Depends(get_db)) -> Iterator[Session]:
     """Yield one session (one transaction) for a read-only dependency chain."""
-    with db.session() as s:
+    with db.session(write=False) as s:
         yield s
