@@ -74,8 +74,10 @@ def overdue_children(session: Session, unit: OrgUnit, on: date, params: Schedule
     overdue = status == OVERDUE
     penta = [col[s] for s in slots if s[0] == "PENTA"]
     zero_cut = to_epoch_day(on - timedelta(weeks=zero_dose_weeks))
-    zero: list[bool] = list(((given[:, penta] < 0).all(axis=1) & (birth <= zero_cut)).tolist())
-    none_at_all: list[bool] = (given < 0).all(axis=1).tolist()
+    zero_mask = np.asarray((given[:, penta] < 0).all(axis=1) & (birth <= zero_cut), dtype=bool)
+    none_mask = np.asarray((given < 0).all(axis=1), dtype=bool)
+    zero: list[bool] = [bool(x) for x in zero_mask]
+    none_at_all: list[bool] = [bool(x) for x in none_mask]
     rows = np.nonzero(overdue.any(axis=1))[0]
     out: list[dict[str, Any]] = []
     for i in rows.tolist():
