@@ -127,7 +127,7 @@ def pg_template() -> Iterator[Template]:
         if IN_CI:
             pytest.fail(msg + " (CI=true: the PostgreSQL half must run)")
         pytest.skip(msg + ": PostgreSQL half not run")
-    name = f"krc_tmpl_{_worker()}"
+    name = f"krc_tmpl_{_worker()}_{os.getpid()}"
     _pg_exec(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     _pg_exec(f"CREATE DATABASE {name}")
     url = _pg_url_for(name)

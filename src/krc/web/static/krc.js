@@ -1,0 +1,21 @@
+// krc: the little behaviour the pages need; everything works without it.
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("[data-print]").forEach(function (b) {
+    b.addEventListener("click", function () { window.print(); });
+  });
+  // Registration form: show only the villages of the chosen CSCom.
+  document.querySelectorAll("select[data-follows]").forEach(function (sel) {
+    var master = document.getElementById(sel.getAttribute("data-follows"));
+    if (!master) { return; }
+    function sync() {
+      sel.querySelectorAll("optgroup").forEach(function (g) {
+        var show = !master.value || g.getAttribute("data-facility") === master.value;
+        g.hidden = !show; g.disabled = !show;
+      });
+      var chosen = sel.options[sel.selectedIndex];
+      if (chosen && chosen.parentNode.disabled) { sel.value = ""; }
+    }
+    master.addEventListener("change", sync);
+    sync();
+  });
+});

@@ -1,0 +1,199 @@
+"""A vaccinator's day in a real browser (Chromium through Playwright), on SQLite.
+
+Serves the app with uvicorn on a free loopback port against a copy of the test world, with
+the app clock fixed to conftest.TODAY. Set KRC_SCREENSHOTS=1 to refresh the README's
+screenshots in docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from krc.config import Settings
+from krc.db import Database
+from tests.conftest import IN_CI, PASSWORD, TODAY, Template
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("KRC_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def _unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: the browser tests must run)")
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(sqlite_template: Template, tmp_path: Path) -> Iterator[str]:
+    """Serve the app on a loopback port over a fresh copy of the SQLite world."""
+    import uvicorn
+
+    from krc.web.app import create_app
+
+    path = tmp_path / "krc.db"
+    shutil.copy(sqlite_template.source, path)
+    db = Database(f"sqlite:///{path}")
+    app = create_app(Settings(database_url=db.url, secret_key="test"), db,
+                     clock=lambda: TODAY)
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                        lifespan="off"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not srv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+    db.dispose()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Yield a headless Chromium, or skip (fail in CI) when it is not installed."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("Playwright for Python is not installed")
+    if not Path(CHROMIUM).exists():
+        _unavailable(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def sign_in(page: Any, base: str, username: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    assert "/login" not in page.url, page.content()
+
+
+def fill_child(page: Any, given: str, family: str) -> None:
+    page.fill("input[name=given_name]", given)
+    page.fill("input[name=family_name]", family)
+    page.select_option("select[name=sex]", "M")
+    page.fill("input[name=birth_date]", "2025-06-01")
+    page.fill("input[name=caregiver_name]", "Aminata Coulibaly")
+    page.fill("input[name=caregiver_phone]", "76 55 44 33")
+    page.select_option("select[name=facility]", "ML0207-C01")
+    page.select_option("select[name=village]", "ML0207-C01-V01")
+
+
+def penta1_cumulative(page: Any) -> int:
+    text = page.inner_text('tr[data-dose="PENTA1"] td.cumulative')
+    return int(re.sub(r"\D", "", text) or 0)
+
+
+def shoot(page: Any, name: str) -> None:
+    if os.environ.get("KRC_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+
+
+def test_vaccinator_journey(server: str, browser: Any) -> None:
+    base = server
+    district = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+    board = district.new_page()
+    sign_in(board, base, "kati")
+    board.goto(f"{base}/immunization/dashboard?org_unit=ML0207&period={TODAY.year}")
+    before = penta1_cumulative(board)
+
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    sign_in(page, base, "vacc_kati")
+
+    # 1. register a child born more than 9 months ago: several doses are overdue
+    page.click("text=Enregistrer un enfant")
+    fill_child(page, "Moussa", "Coulibaly")
+    page.click("button.primary[type=submit]")
+    page.wait_for_url(re.compile(r"/children/[0-9a-f-]{36}"))
+    assert "Enfant enregistré" in page.inner_text(".alert.success")
+    card_url = page.url.split("?")[0]
+    assert page.locator("h1").inner_text().startswith("Moussa Coulibaly")
+
+    # 2. the same child again, spelt differently: a duplicate warning with a link to the card
+    page.goto(f"{base}/children/new")
+    fill_child(page, "Mousa", "Koulibaly")
+    page.click("button.primary[type=submit]")
+    warning = page.locator("section.duplicate")
+    assert warning.is_visible()
+    assert "Doublon probable" in warning.inner_text()
+    assert warning.locator(f'a[href="{card_url.removeprefix(base)}"]').count() >= 1
+    assert page.locator("text=Ce n'est pas un doublon : enregistrer quand même").is_visible()
+
+    # 3. the defaulter list of the outreach day shows the child, zero-dose
+    page.goto(f"{base}/immunization/defaulters?org_unit=ML0207-C01&on={TODAY.isoformat()}")
+    row = page.locator("table.defaulters tr", has_text="Moussa Coulibaly")
+    assert row.count() == 1
+    assert row.locator(".zero-dose").is_visible()
+    assert page.locator("button[data-print]").is_visible()
+    page.emulate_media(media="print")
+    assert not page.locator("header.top").is_visible()  # the print stylesheet applies
+    assert not page.locator("button[data-print]").is_visible()
+    page.emulate_media(media="screen")
+
+    # 4. record every overdue dose from the card
+    row.locator("a").first.click()
+    page.wait_for_url(card_url)
+    recorded = 0
+    while page.locator("tr.row-overdue a").count() and recorded < 12:
+        page.locator("tr.row-overdue a").first.click()
+        page.wait_for_load_state()
+        page.fill("input[name=lot]", f"LOT-{recorded + 1}")
+        page.click("#record button[type=submit]")
+        page.wait_for_load_state()
+        assert "Dose enregistrée" in page.inner_text(".alert"), page.content()
+        recorded += 1
+    assert recorded >= 2
+    assert page.locator("tr.row-overdue").count() == 0
+    assert page.locator(".badge.status-given").count() >= recorded
+    shoot(page, "child-card.png")
+
+    # 5. the child has left the defaulter list
+    page.goto(f"{base}/immunization/defaulters?org_unit=ML0207-C01&on={TODAY.isoformat()}")
+    assert page.locator("table.defaulters tr", has_text="Moussa Coulibaly").count() == 0
+
+    # 6. the district dashboard counts the new doses
+    board.reload()
+    assert penta1_cumulative(board) == before + 1
+    assert board.locator("svg.line-chart polyline").count() >= 1
+    assert board.locator("svg.quadrant").is_visible()
+    shoot(board, "dashboard.png")
+
+    # 7. English on request
+    board.click("a.lang")
+    assert board.locator("h2", has_text="Zero-dose children").is_visible()
+    assert not errors, errors
+    ctx.close()
+    district.close()
