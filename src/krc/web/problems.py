@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import Request
@@ -9,10 +10,10 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from krc.errors import DomainError
+from krc.errors import DomainError, Message
 
 # Pydantic error types → (fr, en) messages; {ctx} fields come from the error's ctx.
-_PYDANTIC = {
+PYDANTIC_MESSAGES = {
     "missing": ("Champ obligatoire", "Field required"),
     "string_too_short": ("Ne peut pas être vide", "Must not be empty"),
     "string_too_long": ("Trop long (au plus {max_length} caractères)",
@@ -70,6 +71,19 @@ def domain_error_handler(request: Request, exc: Exception) -> JSONResponse:
                    errors=[e.as_dict(lang) for e in exc.errors], **extra)
 
 
+def pydantic_message(err: Mapping[str, Any]) -> Message:
+    """Return the fr/en Message for one pydantic error (by its type, with its context)."""
+    fr, en = PYDANTIC_MESSAGES.get(str(err.get("type", "")), ("Valeur invalide : {msg}",
+                                                              "Invalid value: {msg}"))
+    params = {"msg": err.get("msg", ""), **(err.get("ctx") or {})}
+    try:
+        fr.format(**params), en.format(**params)
+    except (KeyError, IndexError):
+        return Message(fr.replace("{", "(").replace("}", ")"),
+                       en.replace("{", "(").replace("}", ")"))
+    return Message(fr, en, params)
+
+
 def validation_error_handler(request: Request, exc: Exception) -> JSONResponse:
     """Render pydantic validation errors as field-level messages in fr or en (HTTP 422)."""
     assert isinstance(exc, RequestValidationError)
@@ -77,14 +91,7 @@ def validation_error_handler(request: Request, exc: Exception) -> JSONResponse:
     errors = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
-        fr, en = _PYDANTIC.get(err.get("type", ""), ("Valeur invalide : {msg}",
-                                                     "Invalid value: {msg}"))
-        ctx = {k: v for k, v in (err.get("ctx") or {}).items()}
-        try:
-            message = (en if lang == "en" else fr).format(msg=err.get("msg", ""), **ctx)
-        except (KeyError, IndexError):
-            message = en if lang == "en" else fr
         errors.append({"field": ".".join(loc) or "body", "code": err.get("type", "invalid"),
-                       "message": message})
+                       "message": pydantic_message(err).text(lang)})
     title = "Invalid input" if lang == "en" else "Saisie invalide"
     return problem(422, "validation_error", title, errors=errors)

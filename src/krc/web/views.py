@@ -48,7 +48,7 @@ from krc.web.deps import (
     today,
 )
 from krc.web.i18n import translations
-from krc.web.problems import _PYDANTIC, language_of
+from krc.web.problems import language_of, pydantic_message
 
 
 def N_(text: str) -> str:  # noqa: N802 - the gettext marker name Babel looks for
@@ -118,7 +118,7 @@ class PageRoute(APIRoute):
             except RequestValidationError as exc:
                 errors = [FieldError(".".join(str(p) for p in e.get("loc", ())[1:]) or "query",
                                      str(e.get("type", "invalid")),
-                                     _pydantic_message(e)) for e in exc.errors()]
+                                     pydantic_message(e)) for e in exc.errors()]
                 return error_page(request, DomainError(
                     "validation_error", Message("Saisie invalide", "Invalid input"),
                     errors=errors))
@@ -240,25 +240,13 @@ def error_page(request: Request, exc: DomainError) -> HTMLResponse:
     }, status=exc.status)
 
 
-def _pydantic_message(err: Mapping[str, Any]) -> Message:
-    fr, en = _PYDANTIC.get(str(err.get("type", "")), ("Valeur invalide : {msg}",
-                                                      "Invalid value: {msg}"))
-    params = {"msg": err.get("msg", ""), **(err.get("ctx") or {})}
-    try:
-        fr.format(**params), en.format(**params)
-    except (KeyError, IndexError):
-        return Message(fr.replace("{", "(").replace("}", ")"),
-                       en.replace("{", "(").replace("}", ")"))
-    return Message(fr, en, params)
-
-
 def field_errors(exc: ValidationError | DomainError, lang: str) -> dict[str, str]:
     """Return {field: message} in the user's language from a pydantic or domain error."""
     out: dict[str, str] = {}
     if isinstance(exc, ValidationError):
         for err in exc.errors():
             name = ".".join(str(p) for p in err.get("loc", ())) or "form"
-            out.setdefault(name, _pydantic_message(err).text(lang))
+            out.setdefault(name, pydantic_message(err).text(lang))
         return out
     for fe in exc.errors:
         out.setdefault(fe.field, fe.message.text(lang))
