@@ -108,7 +108,9 @@ def reset(url: str) -> None:
     from pathlib import Path
 
     from sqlalchemy import text
+    from krc.immunization.facts import _UID_CACHE
     url = normalise_url(url)
+    _UID_CACHE.clear()
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":

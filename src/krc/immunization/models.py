@@ -72,6 +72,9 @@ class Vaccination(Base):
     dose: Mapped[int] = mapped_column(SmallInteger)
     given_on: Mapped[date] = mapped_column(Date)
     facility_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    # The child's residence (village, else facility) when the dose was recorded; kept on the
+    # dose so the residence-based facts are one scan of this table (no join with child).
+    residence_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
     strategy: Mapped[str] = mapped_column(String(10), default="fixed")
     session: Mapped[str | None] = mapped_column(String(64))
     lot: Mapped[str | None] = mapped_column(String(40))

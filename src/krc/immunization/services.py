@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from krc.accounts.roles import MERGE, Actor
 from krc.accounts.services import audit, utcnow
@@ -65,18 +65,38 @@ def _in_scope(actor: Actor, unit: OrgUnit, field_name: str) -> None:
             field=field_name)
 
 
-def child_for_write(session: Session, actor: Actor, child_id: uuid.UUID) -> Child:
-    """Return a child the actor may change, or raise 404 (also when out of scope)."""
+@dataclass
+class ChildPlace:
+    """A child the caller may change, with the paths of its facility and residence."""
+
+    child: Child
+    facility_path: str
+    residence_path: str
+
+
+def child_place(session: Session, actor: Actor, child_id: uuid.UUID) -> ChildPlace:
+    """Return a child the actor may change with its paths (one query), or raise 404/409."""
     _forbidden_write(actor)
-    child = session.scalar(select(Child).where(Child.id == child_id))
-    if child is None or not actor.covers(session.get(OrgUnit, child.facility_id).path):  # type: ignore[union-attr]
+    village = aliased(OrgUnit)
+    row = session.execute(
+        select(Child, OrgUnit.path, village.path)
+        .join(OrgUnit, OrgUnit.id == Child.facility_id)
+        .outerjoin(village, village.id == Child.village_id)
+        .where(Child.id == child_id)).first()
+    if row is None or not actor.covers(row[1]):
         raise NotFound("child_not_found", Message("Enfant introuvable", "Child not found"))
+    child = row[0]
     if child.merged_into_pk is not None:
         kept = session.get(Child, child.merged_into_pk)
         raise Conflict("child_merged", Message(
             "Cet enregistrement a été fusionné dans {rn}", "This record was merged into {rn}",
             {"rn": kept.registry_number if kept else "?"}))
-    return child
+    return ChildPlace(child, row[1], row[2] or row[1])
+
+
+def child_for_write(session: Session, actor: Actor, child_id: uuid.UUID) -> Child:
+    """Return a child the actor may change, or raise 404 (also when out of scope)."""
+    return child_place(session, actor, child_id).child
 
 
 # --------------------------------------------------------------------------- children
@@ -241,17 +261,33 @@ def update_child(session: Session, actor: Actor, child_id: uuid.UUID,
 
 # --------------------------------------------------------------------------- doses
 
-def dose_views(session: Session, child: Child) -> list[facts.DoseView]:
-    """Return what the child's live valid doses currently contribute to the facts."""
+LiveDoses = list[tuple[Vaccination, str]]  # live doses of a child with their facility path
+
+
+def live_doses(session: Session, child: Child) -> LiveDoses:
+    """Return the child's live (not deleted) doses with their facility's path, in date order."""
     rows = session.execute(
         select(Vaccination, OrgUnit.path).join(OrgUnit, OrgUnit.id == Vaccination.facility_id)
-        .where(Vaccination.child_pk == child.pk, Vaccination.deleted.is_(False),
-               Vaccination.valid.is_(True))
-    ).all()
+        .where(Vaccination.child_pk == child.pk, Vaccination.deleted.is_(False))
+        .order_by(Vaccination.given_on, Vaccination.pk)).all()
+    return [(v, path) for v, path in rows]
+
+
+def views_of(rows: LiveDoses, residence_path: str) -> list[facts.DoseView]:
+    """Return what the valid doses among `rows` contribute to the facts."""
+    return [facts.DoseView(v.vaccine, v.dose, v.given_on, path, residence_path, v.delay_days)
+            for v, path in rows if v.valid and not v.deleted]
+
+
+def _residence_path(session: Session, child: Child) -> str:
     residence = session.get(OrgUnit, child.village_id or child.facility_id)
     assert residence is not None
-    return [facts.DoseView(v.vaccine, v.dose, v.given_on, path, residence.path, v.delay_days)
-            for v, path in rows]
+    return residence.path
+
+
+def dose_views(session: Session, child: Child) -> list[facts.DoseView]:
+    """Return what the child's live valid doses currently contribute to the facts."""
+    return views_of(live_doses(session, child), _residence_path(session, child))
 
 
 def _params(session: Session) -> ScheduleParams:
@@ -262,10 +298,15 @@ def _params(session: Session) -> ScheduleParams:
 def refresh_child(session: Session, child: Child, before: list[facts.DoseView], today: date,
                   params: ScheduleParams | None = None) -> None:
     """Re-assess every live dose of a child, update the denormalised dates and the facts."""
-    params = params or _params(session)
-    live = list(session.scalars(select(Vaccination).where(
-        Vaccination.child_pk == child.pk, Vaccination.deleted.is_(False))
-        .order_by(Vaccination.given_on, Vaccination.pk)))
+    reassess(session, child, live_doses(session, child), _residence_path(session, child),
+             before, today, params or _params(session))
+
+
+def reassess(session: Session, child: Child, rows: LiveDoses, residence_path: str,
+             before: list[facts.DoseView], today: date, params: ScheduleParams) -> None:
+    """Recompute validity, reason and delay of the child's live doses (`rows`), the child's
+    denormalised dates, and apply the change of its contributions to the facts."""
+    live = [v for v, _ in rows if not v.deleted]
     given = [GivenDose(v.vaccine, v.dose, v.given_on, str(v.pk)) for v in live]
     checks = {c.id: c for c in assess_doses(child.birth_date, given, params)}
     valid = [g for g in given if checks[g.id].valid]
@@ -277,7 +318,6 @@ def refresh_child(session: Session, child: Child, before: list[facts.DoseView], 
         v.valid, v.invalid_reason = c.valid, c.reason
         d = due.get((v.vaccine, v.dose)) if c.valid else None
         v.delay_days = (v.given_on - d).days if d is not None else None
-    session.flush()
     valid_rows = [v for v in live if v.valid]
 
     def first(vaccine: str, dose: int | None = None) -> date | None:
@@ -289,12 +329,13 @@ def refresh_child(session: Session, child: Child, before: list[facts.DoseView], 
     child.penta1_on = first("PENTA")
     child.penta3_on = first("PENTA", 3)
     child.mcv1_on = first("MCV", 1)
-    facts.apply_delta(session, before, dose_views(session, child), params.grace_days)
+    facts.apply_delta(session, before, views_of(rows, residence_path), params.grace_days)
 
 
 def _check_dose(session: Session, actor: Actor, child: Child, vaccine: str, dose: int,
                 given_on: date, facility_code: str, strategy: str, today: date,
-                params: ScheduleParams, ignore_pk: int | None = None) -> OrgUnit:
+                params: ScheduleParams, rows: LiveDoses, ignore_pk: int | None = None
+                ) -> OrgUnit:
     errors = []
     if vaccine not in VACCINES:
         errors.append(invalid("vaccine", "vaccine_unknown",
@@ -324,10 +365,9 @@ def _check_dose(session: Session, actor: Actor, child: Child, vaccine: str, dose
                           errors=[e for err in errors for e in err.errors])
     facility = _unit(session, facility_code, "facility", FACILITY)
     _in_scope(actor, facility, "facility")
-    same = session.scalar(select(Vaccination).where(
-        Vaccination.child_pk == child.pk, Vaccination.vaccine == vaccine,
-        Vaccination.dose == dose, Vaccination.deleted.is_(False)))
-    if same is not None and same.pk != ignore_pk:
+    same = next((v for v, _ in rows if v.vaccine == vaccine and v.dose == dose
+                 and not v.deleted and v.pk != ignore_pk), None)
+    if same is not None:
         raise invalid("dose", "dose_already_recorded",
                       "{v} {n} est déjà enregistré le {d}",
                       "{v} {n} is already recorded on {d}", v=vaccine, n=dose,
@@ -361,21 +401,21 @@ def record_dose(session: Session, actor: Actor, child_id: uuid.UUID, data: Vacci
                 today: date, params: ScheduleParams | None = None) -> Recorded:
     """Record a dose (idempotent on `data.id`); early doses are kept as invalid with reason."""
     params = params or _params(session)
-    child = child_for_write(session, actor, child_id)
+    place = child_place(session, actor, child_id)
+    child = place.child
+    rows = live_doses(session, child)
     vaccine = data.vaccine.upper()
     if data.id is not None:
-        existing = session.scalar(select(Vaccination).where(Vaccination.id == data.id))
-        if existing is not None:
-            if existing.child_pk != child.pk:
-                raise Conflict("id_taken", Message("Cet identifiant est déjà utilisé",
-                                                   "This id is already used"), field="id")
-            return Recorded(existing, child, False)
+        mine = next((v for v, _ in rows if v.id == data.id), None)
+        if mine is not None:
+            return Recorded(mine, child, False)
     facility = _check_dose(session, actor, child, vaccine, data.dose, data.date, data.facility,
-                           data.strategy, today, params)
-    before = dose_views(session, child)
+                           data.strategy, today, params, rows)
+    before = views_of(rows, place.residence_path)
     now = utcnow()
     v = Vaccination(id=data.id or uuid.uuid4(), child_pk=child.pk, vaccine=vaccine,
                     dose=data.dose, given_on=data.date, facility_id=facility.id,
+                    residence_id=child.village_id or child.facility_id,
                     strategy=data.strategy, session=data.session, lot=data.lot, valid=True,
                     deleted=False, created_at=now, updated_at=now, created_by=actor.user_id)
     session.add(v)
@@ -383,13 +423,20 @@ def record_dose(session: Session, actor: Actor, child_id: uuid.UUID, data: Vacci
         with session.begin_nested():
             session.flush()
     except IntegrityError:
+        # The id is already used (a replay that raced us, or a deleted dose's id), or a
+        # concurrent request recorded the same dose: answer as for a replay or a refusal.
         session.expunge(v)
         again = session.scalar(select(Vaccination).where(Vaccination.id == v.id))
-        if again is not None:
+        if again is not None and again.child_pk == child.pk:
             return Recorded(again, child, False)
+        if again is not None:
+            raise Conflict("id_taken", Message("Cet identifiant est déjà utilisé",
+                                               "This id is already used"), field="id") from None
         raise invalid("dose", "dose_already_recorded", "{v} {n} est déjà enregistré",
                       "{v} {n} is already recorded", v=vaccine, n=data.dose) from None
-    refresh_child(session, child, before, today, params)
+    rows.append((v, facility.path))
+    rows.sort(key=lambda r: (r[0].given_on, r[0].pk))
+    reassess(session, child, rows, place.residence_path, before, today, params)
     audit(session, actor, "create", "vaccination", str(v.id),
           {"child": str(child.id), "vaccine": vaccine, "dose": data.dose,
            "date": data.date.isoformat(), "facility": facility.code, "valid": v.valid,
@@ -410,7 +457,7 @@ def correct_dose(session: Session, actor: Actor, vaccination_id: uuid.UUID,
     strategy = data.strategy or v.strategy
     facility = _check_dose(session, actor, child, vaccine, dose_n, given_on,
                            data.facility or facility_unit.code, strategy, today, params,
-                           ignore_pk=v.pk)
+                           live_doses(session, child), ignore_pk=v.pk)
     before_views = dose_views(session, child)
     before = {"vaccine": v.vaccine, "dose": v.dose, "date": v.given_on.isoformat(),
               "facility": facility_unit.code, "strategy": v.strategy, "session": v.session,
@@ -472,7 +519,7 @@ def merge_children(session: Session, actor: Actor, keep_id: uuid.UUID, drop_id: 
             v.deleted, v.invalid_reason = True, "merged_duplicate_dose"
         elif not v.deleted:
             have.add((v.vaccine, v.dose))
-        v.child_pk = keep.pk
+        v.child_pk, v.residence_id = keep.pk, keep.village_id or keep.facility_id
         moved.append(str(v.id))
     drop.merged_into_pk = keep.pk
     drop.updated_at = keep.updated_at = utcnow()
