@@ -271,8 +271,15 @@ def demo(scale: str = typer.Option("small", help="small (seconds), district or n
     with database.session() as s:
         existing = s.scalar(select(func.count()).select_from(Child)) or 0
     if existing:
+        from krc.accounts.models import User
+        from krc.demo import DEMO_PASSWORD
         console.print(f"Base de démonstration existante ({existing} enfants) : {url} "
                       "(--fresh pour la reconstruire)")
+        console.print("Identifiants de démonstration (mot de passe commun) :")
+        with database.session(write=False) as s:
+            for username, role in s.execute(select(User.username, User.role)
+                                             .order_by(User.id)):
+                console.print(f"  {username:<24} {DEMO_PASSWORD}  {role}")
     else:
         with Progress(console=console, transient=True) as progress:
             tasks: dict[str, Any] = {}

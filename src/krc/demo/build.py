@@ -34,7 +34,7 @@ from krc.demo.load import (
 )
 from krc.errors import DomainError, Message
 from krc.geo.models import FACILITY, VILLAGE, OrgUnit, TargetPopulation
-from krc.geo.rules import child_path, derive_targets, uid_for
+from krc.geo.rules import CRUDE_BIRTH_RATE, child_path, derive_targets, uid_for
 from krc.geo.services import load_mali_seed, seed_data
 from krc.immunization import facts
 from krc.immunization.models import Child, Vaccination
@@ -115,7 +115,6 @@ def build_demo(db: Database, scale: str = "small", seed: int = 1, today: date | 
         plan = _plan(session, districts, units, seed, params)
         stages["geography"] = time.perf_counter() - t
         t = time.perf_counter()
-        _targets(session, districts, units, today, report)
         logins = _users(session, districts, units, scale, report)
         stages["targets_users"] = time.perf_counter() - t
         t = time.perf_counter()
@@ -123,6 +122,7 @@ def build_demo(db: Database, scale: str = "small", seed: int = 1, today: date | 
         children, doses, dups = _load_register(session, plan, seed, today, params, postgres,
                                                report, stages, sums)
         stages["register"] = time.perf_counter() - t
+        _targets(session, units, today, report)
         t = time.perf_counter()
         report("agrégats", 0, 1)
         if postgres:  # same rows as facts.rebuild (tested), without joining 60 M doses twice
@@ -250,34 +250,45 @@ def _plan(session: Session, districts: list[geo.DistrictSpec], units: dict[str, 
 # --------------------------------------------------------------------------- targets, users
 
 
-def _targets(session: Session, districts: list[geo.DistrictSpec], units: dict[str, OrgUnit],
-             today: date, report: Progress) -> None:
-    """Insert derived target populations (country, regions, districts, CSComs) per year."""
+REGISTRATION_COMPLETENESS = 0.95  # share of births the synthetic register holds
+GROWTH = 1.033  # population growth per year (reference/geography.md)
+
+
+def _targets(session: Session, units: dict[str, OrgUnit], today: date,
+             report: Progress) -> None:
+    """Insert target populations consistent with the synthetic register, at every scale.
+
+    Each CSCom's births per year are those registered in the last four full years divided by
+    the registration completeness (so unregistered, zero-dose children exist in the
+    aggregate figures too); population = births ÷ crude birth rate, grown 3.3 %/year;
+    districts, regions and the country are the sums of their CSComs
+    (reference/immunization.md §2 for the derived denominators).
+    """
     years = list(range(today.year - YEARS_OF_TARGETS + 1, today.year + 1))
+    report("populations cibles", 0, len(years))
+    first, last = date(today.year - 4, 1, 1), date(today.year - 1, 12, 31)
+    counts = dict(session.execute(
+        select(Child.facility_id, func.count()).where(Child.birth_date.between(first, last))
+        .group_by(Child.facility_id)).all())
+    by_id = {u.id: u for u in units.values()}
+    by_uid = {u.uid: u for u in units.values()}
+    base = today.year - 2
     rows: list[dict[str, object]] = []
     for n, year in enumerate(years):
-        report("populations cibles", n, len(years))
-        pops: dict[str, int] = {"ML": geo.population(year)}
-        region_codes = sorted({d.region_code for d in districts})
-        region_share = {r: sum(d.share for d in districts if d.region_code == r)
-                        for r in region_codes}
-        for r, p in zip(region_codes, geo.split(pops["ML"], [region_share[r] for r in
-                                                               region_codes]), strict=True):
-            pops[r] = p
-            ds = [d for d in districts if d.region_code == r]
-            for d, dp in zip(ds, geo.split(p, [d.share for d in ds]), strict=True):
-                pops[d.code] = dp
-                if d.facilities:
-                    for f, fp in zip(d.facilities, geo.split(dp, [f.weight for f in
-                                                                  d.facilities]), strict=True):
-                        pops[f.code] = fp
-        for code, pop in pops.items():
+        pops: dict[int, int] = {}
+        for fid, count in counts.items():
+            births = count / 4 / REGISTRATION_COMPLETENESS * GROWTH ** (year - base)
+            pop = round(births / CRUDE_BIRTH_RATE)
+            for uid in by_id[fid].path.strip("/").split("/"):
+                anc = by_uid[uid].id
+                pops[anc] = pops.get(anc, 0) + pop
+        for unit_id, pop in pops.items():
             t = derive_targets(pop)
-            rows.append({"org_unit_id": units[code].id, "year": year, "population": pop,
+            rows.append({"org_unit_id": unit_id, "year": year, "population": t.population,
                          "live_births": t.live_births, "surviving_infants": t.surviving_infants,
                          "cohort_12_23": t.cohort_12_23, "source": "derived"})
+        report("populations cibles", n + 1, len(years))
     session.execute(insert(cast(Table, TargetPopulation.__table__)), rows)
-    report("populations cibles", len(years), len(years))
 
 
 def _users(session: Session, districts: list[geo.DistrictSpec], units: dict[str, OrgUnit],
