@@ -173,3 +173,12 @@ def test_monthly_table(client: TestClient, world: World, three: list[str]) -> No
     assert kati["202603"]["doses"]["PENTA3"]["cumulative"] == 1
     assert kati["202603"]["dropout"]["PENTA1_PENTA3"] == pytest.approx(66.7)
     assert kati["202612"]["zero_dose"] == 23272 - 3
+
+
+def test_monthly_series_compares_with_a_flat_goal(client: TestClient, world: World,
+                                                  three: list[str]) -> None:
+    monthly = client.get("/api/v1/immunization/coverage", headers=world.headers("kati"),
+                         params={"org_unit": "ML0207-C01", "period": "2026",
+                                 "monthly": "true"}).json()["rows"][0]["monthly"]
+    # Coverage is cumulated with a prorated target, so the goal is the same every month.
+    assert {m["target"] for m in monthly} == {90.0}

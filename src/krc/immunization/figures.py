@@ -163,7 +163,7 @@ def unit_figures(unit: OrgUnit, period: Period, months: dict[int, dict[tuple[str
                 t = ind.prorated_target(targets[ind.target_kind(*key)], m)
                 row[f"{key[0]}{key[1]}"] = _pct(ind.coverage(running.get(key, (0, 0))[0],
                                                              t).percent)
-            row["target"] = round(100 * m / 12, 1)
+            row["target"] = ind.COVERAGE_GOAL
             series.append(row)
         out["monthly"] = series
     return out

@@ -21,6 +21,11 @@ def target_kind(vaccine: str, dose: int) -> str:
     return "surviving_infants"
 
 
+# The coverage line drawn on the cumulative chart. The reference gives no national goal;
+# 90 % is the IA2030 coverage target for DTP3 and MCV, used until the CNI sets another.
+COVERAGE_GOAL = 90.0
+
+
 def prorated_target(annual: float, months: int) -> float:
     """Return the annual target prorated to `months` months (annual ÷ 12 × months)."""
     return annual / 12 * months

@@ -597,7 +597,7 @@ def coverage_chart(monthly: list[dict[str, Any]], tr: Callable[[str], str], titl
     series = [charts.Series("PENTA1", values("PENTA1"), charts.PALETTE[0]),
               charts.Series("PENTA3", values("PENTA3"), charts.PALETTE[1]),
               charts.Series(tr("RR1 (MCV1)"), values("MCV1"), charts.PALETTE[2]),
-              charts.Series(tr("Cible"), [m["target"] for m in monthly],
+              charts.Series(tr("Objectif (90 %)"), [m["target"] for m in monthly],
                             charts.TARGET_COLOUR, dashed=True)]
     return charts.line_chart(series, [tr(m) for m in MONTHS[:len(monthly)]], title=title,
                              y_label=tr("Couverture cumulée (%)"))
