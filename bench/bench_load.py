@@ -144,6 +144,37 @@ def pct(values: list[float], q: float) -> float:
     return v[min(len(v) - 1, int(len(v) * q))] if v else float("nan")
 
 
+def run_wrk(db: Database, base: str, token: str, facility: str, args: argparse.Namespace,
+            before_children: int, before_doses: int) -> None:
+    """Drive the server with wrk and bench/load_mixed.lua, then check the database."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "load_mixed.lua")
+    env = {**os.environ, "KRC_TOKEN": token, "KRC_FACILITY": facility}
+    run = subprocess.run(["wrk", "-t2", f"-c{args.concurrency}", f"-d{int(args.seconds)}s",
+                          "--timeout", "10s", "-s", script, base], env=env, capture_output=True,
+                         text=True, timeout=args.seconds + 60)
+    if run.returncode != 0:
+        raise SystemExit(f"wrk failed: {run.stdout}\n{run.stderr}")
+    out = run.stdout
+    figures = dict(item.split("=") for line in out.splitlines() if line.startswith("KRC ")
+                   for item in line[4:].split())
+    rps = next(line.split()[1] for line in out.splitlines() if line.startswith("Requests/sec"))
+    errors = int(figures["errors_status"]) + int(figures["errors_other"])
+    print(f"mixed API load (wrk, {args.workers} workers, {args.concurrency} connections, "
+          f"{int(args.seconds)} s, {db.engine.dialect.name}): {float(rps):,.0f} requests/s, "
+          f"p50 {float(figures['p50_ms']):.1f} ms, p99 {float(figures['p99_ms']):.1f} ms, "
+          f"{errors} errors (target >= 500 req/s, p99 <= 100 ms, no errors)")
+    with db.session() as s:
+        children = (s.scalar(select(func.count()).select_from(Child)) or 0) - before_children
+        doses = (s.scalar(select(func.count()).select_from(Vaccination)) or 0) - before_doses
+    ack_c, ack_d = int(figures["created_children"]), int(figures["created_doses"])
+    print(f"nothing lost or doubled: {children:,} children stored for {ack_c:,} acknowledged "
+          f"(201), {doses:,} doses for {ack_d:,}; acknowledged but missing: "
+          f"{max(0, ack_c - children)} children, {max(0, ack_d - doses)} doses; stored after "
+          f"wrk stopped reading (in flight at the end, <= connections): "
+          f"{max(0, children - ack_c) + max(0, doses - ack_d)}; "
+          f"{int(figures['replays']):,} retries answered as replays (200)")
+
+
 def main() -> None:
     """Run the load and print its figures."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -151,6 +182,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--client", choices=("wrk", "python"), default="wrk",
+                        help="wrk (Debian package, lighter on the CPU) or the asyncio client")
     args = parser.parse_args()
     db = Database(args.db)
     with db.session() as s:
@@ -175,6 +208,8 @@ def main() -> None:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
+        if args.client == "wrk":
+            return run_wrk(db, base, token, facilities[0], args, before_children, before_doses)
         load = Load(facilities, seed=int(time.time()))
         elapsed = asyncio.run(drive(base, token, load, args.concurrency, args.seconds))
     finally:

@@ -212,13 +212,16 @@ def register_child(session: Session, actor: Actor, data: ChildCreate, today: dat
         given_key=name_key(data.given_name), created_at=now, updated_at=now,
         created_by=actor.user_id,
     )
-    session.add(child)
     try:
+        # The savepoint must exist before the INSERT is flushed: begin_nested() flushes
+        # pending objects first, and a failure there would roll back the whole transaction.
         with session.begin_nested():
+            session.add(child)
             session.flush()
     except IntegrityError:
         # A concurrent retry with the same id won the race: answer with its record.
-        session.expunge(child)
+        if child in session:
+            session.expunge(child)
         again = session.scalar(select(Child).where(Child.id == child.id))
         if again is None:
             raise
@@ -418,14 +421,15 @@ def record_dose(session: Session, actor: Actor, child_id: uuid.UUID, data: Vacci
                     residence_id=child.village_id or child.facility_id,
                     strategy=data.strategy, session=data.session, lot=data.lot, valid=True,
                     deleted=False, created_at=now, updated_at=now, created_by=actor.user_id)
-    session.add(v)
     try:
-        with session.begin_nested():
+        with session.begin_nested():  # savepoint first, then the INSERT (see register_child)
+            session.add(v)
             session.flush()
     except IntegrityError:
         # The id is already used (a replay that raced us, or a deleted dose's id), or a
         # concurrent request recorded the same dose: answer as for a replay or a refusal.
-        session.expunge(v)
+        if v in session:
+            session.expunge(v)
         again = session.scalar(select(Vaccination).where(Vaccination.id == v.id))
         if again is not None and again.child_pk == child.pk:
             return Recorded(again, child, False)
