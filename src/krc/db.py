@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -103,14 +103,18 @@ class Database:
         self.engine.dispose()
 
 
+# Callbacks run when a database is erased (caches keyed by database URL register here).
+RESET_HOOKS: list[Callable[[], None]] = []
+
+
 def reset(url: str) -> None:
     """Erase a database entirely: delete a SQLite file, or recreate PostgreSQL's public schema."""
     from pathlib import Path
 
     from sqlalchemy import text
-    from krc.immunization.facts import _UID_CACHE
     url = normalise_url(url)
-    _UID_CACHE.clear()
+    for hook in RESET_HOOKS:
+        hook()
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from krc.db import is_postgres
+from krc.db import RESET_HOOKS, is_postgres
 from krc.geo.models import FACILITY, OrgUnit
 from krc.immunization.indicators import delay_bucket
 from krc.immunization.models import DelayFact, DoseFact
@@ -71,11 +71,13 @@ def contributions(doses: Iterable[DoseView], uid_to_id: dict[str, int],
 # uid → id per database: an org unit's id never changes once created, so entries stay true;
 # `krc.db.reset` clears the cache of a database it erases.
 _UID_CACHE: dict[str, dict[str, int]] = {}
+RESET_HOOKS.append(_UID_CACHE.clear)
 
 
 def uid_map(session: Session, paths: Iterable[str]) -> dict[str, int]:
     """Return uid → id for every uid in the given paths (cached per database)."""
-    cache = _UID_CACHE.setdefault(str(session.get_bind().url), {})
+    bind = session.get_bind()
+    cache = _UID_CACHE.setdefault(str(bind.engine.url), {})
     uids = {u for p in paths for u in p.strip("/").split("/") if u}
     missing = uids - cache.keys()
     if missing:
