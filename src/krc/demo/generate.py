@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from krc.demo import names
+from krc.immunization import dose_days
 from krc.immunization.schedule import (
     Age,
     ScheduleParams,
@@ -80,6 +81,7 @@ class Chunk:
     penta1: I64
     penta3: I64
     mcv1: I64
+    dose_days: list[str]  # krc.immunization.dose_days of the valid doses
     duplicate_of: I64  # pk of the original record, or -1
     # doses (one entry per recorded dose)
     d_child: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -385,6 +387,7 @@ def generate_chunk(rng: np.random.Generator, plan: Plan, v0: int, v1: int, pk0: 
         penta1=first_valid(penta_cols),
         penta3=first_valid([col[("PENTA", 3)]]),
         mcv1=first_valid([col[("MCV", 1)]]),
+        dose_days=dose_days.encode(valid_days),
         duplicate_of=np.concatenate([np.full(n, -1, np.int64), pk0 + dup_src]),
     )
     child_idx, slot_idx = np.nonzero(all_given >= 0)

@@ -30,6 +30,7 @@ CHILD_COLUMNS = (
     "pk", "id", "registry_number", "given_name", "family_name", "sex", "birth_date",
     "caregiver_name", "caregiver_phone", "facility_id", "village_id", "family_key", "given_key",
     "first_dose_on", "penta1_on", "penta3_on", "mcv1_on", "created_at", "updated_at",
+    "dose_days",
 )
 DOSE_COLUMNS = (
     "pk", "id", "child_pk", "vaccine", "dose", "given_on", "facility_id", "strategy", "valid",
@@ -110,6 +111,7 @@ def insert_core(session: Session, chunk: Chunk, dose_pk0: int,
             "penta1_on": _date_or_none(int(chunk.penta1[i])),
             "penta3_on": _date_or_none(int(chunk.penta3[i])),
             "mcv1_on": _date_or_none(int(chunk.mcv1[i])), "merged_into_pk": None,
+            "dose_days": chunk.dose_days[i],
             "created_at": created, "updated_at": created, "created_by": None,
         })
     session.execute(insert(cast(Table, Child.__table__)), children)
@@ -150,7 +152,8 @@ def child_copy_text(chunk: Chunk) -> bytes:
         f"{pk[i]}\t{ids[i]}\t{rn[i]}\t{chunk.given_name[i]}\t{chunk.family_name[i]}\t"
         f"{chunk.sex[i]}\t{birth[i]}\t{chunk.caregiver[i]}\t{phone[i]}\t"
         f"{fac[i]}\t{vil[i]}\t{key(chunk.family_name[i])}\t{key(chunk.given_name[i])}\t"
-        f"{first[i]}\t{p1[i]}\t{p3[i]}\t{m1[i]}\t{created[i]}\t{created[i]}\n"
+        f"{first[i]}\t{p1[i]}\t{p3[i]}\t{m1[i]}\t{created[i]}\t{created[i]}\t"
+        f"{chunk.dose_days[i]}\n"
         for i in range(chunk.children)
     ]
     return "".join(lines).encode()

@@ -1,7 +1,8 @@
 """Batch schedule evaluation over a unit's register: defaulter and zero-dose lists.
 
-Loads the children under five of an org unit and their valid doses in two queries, then
-evaluates every child at once with the vectorised schedule (schedule.evaluate_batch).
+Loads the children under five of an org unit with their valid dose days (one read of the
+child table, krc.immunization.dose_days), then evaluates every child at once with the
+vectorised schedule (schedule.evaluate_batch).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from krc.geo.models import DISTRICT, OrgUnit
-from krc.immunization.models import Child, Vaccination
+from krc.immunization import dose_days
+from krc.immunization.models import Child
 from krc.immunization.schedule import (
     STATUSES,
     ScheduleParams,
@@ -40,7 +42,7 @@ def overdue_children(session: Session, unit: OrgUnit, on: date, params: Schedule
     children = session.execute(
         select(Child.pk, Child.id, Child.registry_number, Child.given_name, Child.family_name,
                Child.sex, Child.birth_date, Child.caregiver_name, Child.caregiver_phone,
-               Child.facility_id, Child.village_id)
+               Child.facility_id, Child.village_id, Child.dose_days)
         .where(in_units, Child.birth_date > oldest, Child.birth_date <= on,
                Child.merged_into_pk.is_(None))
     ).all()
@@ -48,22 +50,9 @@ def overdue_children(session: Session, unit: OrgUnit, on: date, params: Schedule
         return []
     slots = batch_slots(params)
     col = {s: i for i, s in enumerate(slots)}
-    index = {row[0]: i for i, row in enumerate(children)}
     n = len(children)
     birth = np.fromiter((to_epoch_day(r[6]) for r in children), dtype=np.int64, count=n)
-    given = np.full((n, len(slots)), -1, dtype=np.int64)
-    doses = session.execute(
-        select(Vaccination.child_pk, Vaccination.vaccine, Vaccination.dose, Vaccination.given_on)
-        .join(Child, Child.pk == Vaccination.child_pk)
-        .where(in_units, Child.birth_date > oldest, Child.merged_into_pk.is_(None),
-               Vaccination.valid.is_(True), Vaccination.deleted.is_(False),
-               Vaccination.given_on <= on)
-    ).all()
-    for child_pk, vaccine, dose, given_on in doses:
-        i = index.get(child_pk)
-        c = col.get((vaccine, dose))
-        if i is not None and c is not None:
-            given[i, c] = to_epoch_day(given_on)
+    given = dose_days.decode([r[11] for r in children], len(slots))
     eligible = np.zeros(n, dtype=bool)
     if params.malaria_districts:
         for i, r in enumerate(children):

@@ -47,6 +47,9 @@ class Child(Base):
     penta1_on: Mapped[date | None] = mapped_column(Date)
     penta3_on: Mapped[date | None] = mapped_column(Date)
     mcv1_on: Mapped[date | None] = mapped_column(Date)
+    # Day of every valid dose in schedule slot order (krc.immunization.dose_days), so
+    # defaulter lists read only this table.
+    dose_days: Mapped[str | None] = mapped_column(String(120))
     merged_into_pk: Mapped[int | None] = mapped_column(ForeignKey("child.pk"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -54,7 +57,8 @@ class Child(Base):
 
     __table_args__ = (
         Index("ix_child_family_given", "family_key", "given_key"),
-        Index("ix_child_given_key", "given_key"),
+        Index("ix_child_family_facility", "family_key", "facility_id"),
+        Index("ix_child_given_facility", "given_key", "facility_id"),
         Index("ix_child_facility_birth", "facility_id", "birth_date"),
         Index("ix_child_village", "village_id"),
     )

@@ -8,12 +8,13 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, and_, case, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import ColumnElement
 
 from krc.accounts.roles import Actor
 from krc.accounts.services import audit
-from krc.errors import Forbidden, Message, NotFound
+from krc.errors import DomainError, Forbidden, Message, NotFound
 from krc.geo.models import DISTRICT, FACILITY, VILLAGE, OrgUnit
 from krc.identifiers import format_registry_number, is_valid_registry_number, normalise_phone
 from krc.immunization.models import Child, Vaccination
@@ -41,10 +42,31 @@ def scoped_units(actor: Actor) -> Select[Any]:
         or_(OrgUnit.path == actor.path, OrgUnit.path.startswith(actor.path + "/")))
 
 
-def _child_query(actor: Actor) -> Select[Any]:
+def _facility_ids(session: Session, path: str) -> list[int]:
+    """Return the ids of the health facilities in a subtree (children hang on facilities)."""
+    return list(session.scalars(select(OrgUnit.id).where(
+        OrgUnit.level == FACILITY,
+        or_(OrgUnit.path == path, OrgUnit.path.startswith(path + "/")))))
+
+
+def _child_query(session: Session, actor: Actor, facility: str | None) -> Select[Any]:
+    """Return the unmerged children the actor may see, optionally in one unit's subtree.
+
+    The subtree is resolved to an explicit list of facility ids, so the planner can use the
+    (name key, facility) indexes instead of scanning every child with a common name.
+    """
     q = select(Child).where(Child.merged_into_pk.is_(None))
-    if actor.path.count("/") > 1:  # below the country: restrict to the subtree
-        q = q.where(Child.facility_id.in_(scoped_units(actor)))
+    path = actor.path
+    if facility:
+        unit = session.scalar(select(OrgUnit).where(OrgUnit.code == facility))
+        if unit is None:
+            raise NotFound("org_unit_unknown", Message("Unité d'organisation inconnue : {c}",
+                                                       "Unknown org unit: {c}", {"c": facility}))
+        if not actor.covers(unit.path):
+            return q.where(false())
+        path = unit.path
+    if path.count("/") > 1:  # below the country: restrict to the subtree's facilities
+        q = q.where(Child.facility_id.in_(_facility_ids(session, path)))
     return q
 
 
@@ -54,16 +76,13 @@ _PHONE = re.compile(r"^\+?[\d\s().-]{8,20}$")
 
 def search_children(session: Session, actor: Actor, q: str = "", facility: str | None = None,
                     limit: int = 50) -> list[Child]:
-    """Return children matching a name (tolerant), phone or registry number, in scope."""
+    """Return children matching a name (tolerant), phone or registry number, in scope.
+
+    Names are matched on phonetic keys (krc.matching.name_key) with a few LIMITed index
+    lookups (full name first, then family name, then given name), ranked by similarity.
+    """
     _personal(actor)
-    query = _child_query(actor)
-    if facility:
-        unit = session.scalar(select(OrgUnit).where(OrgUnit.code == facility))
-        if unit is None:
-            raise NotFound("org_unit_unknown", Message("Unité d'organisation inconnue : {c}",
-                                                       "Unknown org unit: {c}", {"c": facility}))
-        query = query.where(Child.facility_id.in_(select(OrgUnit.id).where(
-            or_(OrgUnit.path == unit.path, OrgUnit.path.startswith(unit.path + "/")))))
+    query = _child_query(session, actor, facility)
     text = (q or "").strip()
     if not text:
         return list(session.scalars(query.order_by(Child.pk.desc()).limit(limit)))
@@ -73,22 +92,24 @@ def search_children(session: Session, actor: Actor, q: str = "", facility: str |
     if _PHONE.match(text) and len(digits) >= 8:
         try:
             phone = normalise_phone(text)
-        except Exception:  # noqa: BLE001 - not a phone: fall through to names
+        except DomainError:
             phone = None
         if phone:
             return list(session.scalars(query.where(Child.caregiver_phone == phone)
                                         .order_by(Child.birth_date.desc()).limit(limit)))
     tokens = [t for t in fold(text).split() if t]
-    keys = list({name_key(t) for t in tokens})
+    keys = sorted({name_key(t) for t in tokens})
+    want = limit * 4
+    conditions: list[ColumnElement[bool]] = [Child.family_key.in_(keys),
+                                             Child.given_key.in_(keys)]
     if len(keys) >= 2:
-        cond = and_(Child.family_key.in_(keys), Child.given_key.in_(keys))
-        rows: list[Child] = list(session.scalars(query.where(cond).limit(limit * 4)))
-        if not rows:
-            rows = list(session.scalars(query.where(
-                or_(Child.family_key.in_(keys), Child.given_key.in_(keys))).limit(limit * 4)))
-    else:
-        rows = list(session.scalars(query.where(
-            or_(Child.family_key.in_(keys), Child.given_key.in_(keys))).limit(limit * 4)))
+        conditions.insert(0, and_(Child.family_key.in_(keys), Child.given_key.in_(keys)))
+    rows: dict[int, Child] = {}
+    for cond in conditions:
+        for c in session.scalars(query.where(cond).limit(want)):
+            rows.setdefault(c.pk, c)
+        if len(rows) >= want or (len(keys) >= 2 and rows):
+            break
     folded = " ".join(tokens)
 
     def score(c: Child) -> float:
@@ -96,8 +117,7 @@ def search_children(session: Session, actor: Actor, q: str = "", facility: str |
         rev = f"{c.family_name} {c.given_name}"
         return max(similarity(folded, full), similarity(folded, rev))
 
-    rows.sort(key=score, reverse=True)
-    return rows[:limit]
+    return sorted(rows.values(), key=score, reverse=True)[:limit]
 
 
 def child_for_read(session: Session, actor: Actor, child_id: uuid.UUID | str,

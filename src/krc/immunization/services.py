@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
@@ -20,15 +21,17 @@ from krc.accounts.services import audit, utcnow
 from krc.errors import Conflict, DomainError, Forbidden, Message, NotFound, invalid
 from krc.geo.models import FACILITY, VILLAGE, OrgUnit
 from krc.identifiers import normalise_phone, registry_number
-from krc.immunization import facts
+from krc.immunization import dose_days, facts
 from krc.immunization.models import Child, Vaccination
 from krc.immunization.schedule import (
     VACCINES,
     GivenDose,
     ScheduleParams,
     assess_doses,
+    batch_slots,
     evaluate,
     rule_for,
+    to_epoch_day,
 )
 from krc.immunization.schemas import ChildCreate, VaccinationCreate, VaccinationUpdate
 from krc.matching import PersonFacts, duplicate_score, is_probable_duplicate, name_key, reasons
@@ -328,11 +331,23 @@ def reassess(session: Session, child: Child, rows: LiveDoses, residence_path: st
                  if v.vaccine == vaccine and (dose is None or v.dose == dose)]
         return min(dates) if dates else None
 
+    child.dose_days = dose_days_of(valid_rows, params)
     child.first_dose_on = min((v.given_on for v in valid_rows), default=None)
     child.penta1_on = first("PENTA")
     child.penta3_on = first("PENTA", 3)
     child.mcv1_on = first("MCV", 1)
     facts.apply_delta(session, before, views_of(rows, residence_path), params.grace_days)
+
+
+def dose_days_of(valid_rows: list[Vaccination], params: ScheduleParams) -> str:
+    """Return the encoded day of each valid dose in schedule slot order (dose_days)."""
+    slots = batch_slots(params)
+    row = np.full((1, len(slots)), -1, dtype=np.int64)
+    col = {s: i for i, s in enumerate(slots)}
+    for v in valid_rows:
+        if (v.vaccine, v.dose) in col:
+            row[0, col[(v.vaccine, v.dose)]] = to_epoch_day(v.given_on)
+    return dose_days.encode(row)[0]
 
 
 def _check_dose(session: Session, actor: Actor, child: Child, vaccine: str, dose: int,
