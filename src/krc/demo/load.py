@@ -125,7 +125,7 @@ def insert_core(session: Session, chunk: Chunk, dose_pk0: int,
             "child_pk": int(chunk.d_child[i]), "vaccine": vaccine, "dose": dose,
             "given_on": from_epoch_day(int(chunk.d_day[i])),
             "facility_id": int(chunk.d_facility[i]),
-            "residence_id": int(chunk.village_id[int(chunk.d_child[i]) - int(chunk.pk[0])]),
+            "residence_id": int(chunk.facility_id[int(chunk.d_child[i]) - int(chunk.pk[0])]),
             "strategy": STRATEGIES[int(chunk.d_strategy[i])], "session": None, "lot": None,
             "valid": r == 0, "invalid_reason": REASONS[r] or None,
             "delay_days": int(chunk.d_delay[i]) if r == 0 else None, "deleted": False,
@@ -210,7 +210,7 @@ def dose_copy_binary(chunk: Chunk, dose_pk0: int, slots: tuple[tuple[str, int], 
                                  ("c", ">i8"), ("l_u", ">i4"), ("u", ">i8"),
                                  ("l_res", ">i4"), ("res", ">i4")]))
     tail["l_del"], tail["l_c"], tail["c"], tail["l_u"], tail["u"] = 1, 8, at, 8, at
-    tail["l_res"], tail["res"] = 4, chunk.village_id[chunk.d_child - int(chunk.pk[0])]
+    tail["l_res"], tail["res"] = 4, chunk.facility_id[chunk.d_child - int(chunk.pk[0])]
 
     def raw(a: Any) -> U8:
         return np.asarray(a).view(np.uint8).reshape(n, -1)

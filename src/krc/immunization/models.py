@@ -76,8 +76,8 @@ class Vaccination(Base):
     dose: Mapped[int] = mapped_column(SmallInteger)
     given_on: Mapped[date] = mapped_column(Date)
     facility_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
-    # The child's residence (village, else facility) when the dose was recorded; kept on the
-    # dose so the residence-based facts are one scan of this table (no join with child).
+    # The health facility serving the child's residence (the child's facility) when the dose
+    # was recorded: residence-based facts are then read from this table alone (no join).
     residence_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
     strategy: Mapped[str] = mapped_column(String(10), default="fixed")
     session: Mapped[str | None] = mapped_column(String(64))
@@ -112,7 +112,9 @@ class DoseFact(Base):
 
     __tablename__ = "dose_fact"
 
-    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), primary_key=True)
+    # No foreign key: facts are derived data rebuilt in bulk, where a per-row FK check cost
+    # more than the aggregation itself (3 M rows nationally).
+    org_unit_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     period: Mapped[int] = mapped_column(Integer, primary_key=True)  # YYYYMM
     vaccine: Mapped[str] = mapped_column(String(10), primary_key=True)
     dose: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
@@ -128,7 +130,7 @@ class DelayFact(Base):
 
     __tablename__ = "delay_fact"
 
-    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), primary_key=True)
+    org_unit_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # no FK: see dose_fact
     period: Mapped[int] = mapped_column(Integer, primary_key=True)  # YYYYMM
     delay: Mapped[int] = mapped_column(Integer, primary_key=True)  # clamped to [0, 365]
     doses: Mapped[int] = mapped_column(Integer, default=0)

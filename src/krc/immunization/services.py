@@ -433,7 +433,7 @@ def record_dose(session: Session, actor: Actor, child_id: uuid.UUID, data: Vacci
     now = utcnow()
     v = Vaccination(id=data.id or uuid.uuid4(), child_pk=child.pk, vaccine=vaccine,
                     dose=data.dose, given_on=data.date, facility_id=facility.id,
-                    residence_id=child.village_id or child.facility_id,
+                    residence_id=child.facility_id,
                     strategy=data.strategy, session=data.session, lot=data.lot, valid=True,
                     deleted=False, created_at=now, updated_at=now, created_by=actor.user_id)
     try:
@@ -538,7 +538,7 @@ def merge_children(session: Session, actor: Actor, keep_id: uuid.UUID, drop_id: 
             v.deleted, v.invalid_reason = True, "merged_duplicate_dose"
         elif not v.deleted:
             have.add((v.vaccine, v.dose))
-        v.child_pk, v.residence_id = keep.pk, keep.village_id or keep.facility_id
+        v.child_pk, v.residence_id = keep.pk, keep.facility_id
         moved.append(str(v.id))
     drop.merged_into_pk = keep.pk
     drop.updated_at = keep.updated_at = utcnow()

@@ -1,4 +1,4 @@
-"""dose keeps the child's residence unit (residence-based facts without a join)
+"""dose keeps the health facility of the child's residence (residence facts without a join)
 
 Revision ID: 0003
 Revises: 0002
@@ -21,7 +21,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("residence_id", sa.Integer(), nullable=True))
     op.execute("""
         UPDATE vaccination SET residence_id = (
-            SELECT COALESCE(child.village_id, child.facility_id) FROM child
+            SELECT child.facility_id FROM child
             WHERE child.pk = vaccination.child_pk)""")
     with op.batch_alter_table("vaccination", schema=None) as batch_op:
         batch_op.alter_column("residence_id", existing_type=sa.Integer(), nullable=False)
