@@ -119,12 +119,3 @@ def open_session(session: Session, user: User, hours: int) -> tuple[str, WebSess
 def close_session(session: Session, key: str) -> None:
     """Delete a browser session (sign out)."""
     session.execute(delete(WebSession).where(WebSession.key_hash == digest(key)))
-
-
-def set_password(session: Session, user: User, password: str) -> None:
-    """Change a user's password."""
-    if len(password) < 8:
-        raise invalid("password", "password_too_short",
-                      "Le mot de passe doit comporter au moins 8 caractères",
-                      "The password must have at least 8 characters")
-    user.password_hash = hash_password(password)

@@ -17,17 +17,3 @@ def unit_by_code(session: Session, code: str) -> OrgUnit:
                                                    "Unknown org unit: {code}", {"code": code}),
                        field="org_unit")
     return unit
-
-
-def children_of(session: Session, unit: OrgUnit) -> list[OrgUnit]:
-    """Return the direct children of an org unit, by name."""
-    return list(session.scalars(select(OrgUnit).where(OrgUnit.parent_id == unit.id)
-                                .order_by(OrgUnit.name)))
-
-
-def units_at_level(session: Session, root: OrgUnit, level: int) -> list[OrgUnit]:
-    """Return the units of a level inside a root's subtree (health hierarchy), by name."""
-    return list(session.scalars(select(OrgUnit).where(
-        OrgUnit.level == level, OrgUnit.hierarchy == "health",
-        (OrgUnit.path == root.path) | OrgUnit.path.startswith(root.path + "/"))
-        .order_by(OrgUnit.name)))

@@ -244,16 +244,6 @@ def _age_window(on: date, min_weeks: int) -> tuple[date, date]:
     return add_months(on, -60), on - timedelta(weeks=min_weeks)
 
 
-def zero_dose_register(session: Session, unit: OrgUnit, on: date, min_weeks: int = 10
-                       ) -> dict[str, int]:
-    """Return register counts on a date: zero-dose (no valid PENTA) and no vaccine at all.
-
-    Children aged ≥ `min_weeks` weeks and < 5 years (reference/immunization.md §2).
-    """
-    by = zero_dose_register_by(session, unit.level, unit, on, min_weeks)
-    return by.get(unit.id, {"zero_dose": 0, "no_vaccine": 0})
-
-
 def zero_dose_register_by(session: Session, level: int, root: OrgUnit, on: date,
                           min_weeks: int = 10) -> dict[int, dict[str, int]]:
     """Return register zero-dose counts for every unit of a level under root, in one query."""
@@ -275,14 +265,6 @@ def zero_dose_register_by(session: Session, level: int, root: OrgUnit, on: date,
         .group_by(anc.id)
     ).all()
     return {r[0]: {"zero_dose": int(r[1] or 0), "no_vaccine": int(r[2] or 0)} for r in rows}
-
-
-def children_count(session: Session, unit: OrgUnit) -> int:
-    """Return how many (unmerged) children are registered in a unit's subtree."""
-    units = select(OrgUnit.id).where(or_(OrgUnit.path == unit.path,
-                                         OrgUnit.path.startswith(unit.path + "/")))
-    return int(session.scalar(select(func.count()).select_from(Child).where(
-        Child.facility_id.in_(units), Child.merged_into_pk.is_(None))) or 0)
 
 
 def villages_of(session: Session, facility: OrgUnit) -> list[OrgUnit]:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import date
 from importlib import resources
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from krc import __version__
 from krc.config import Settings, get_settings
@@ -25,6 +27,37 @@ Errors are RFC 9457 problem+json with field-level messages in French (default) o
 """
 
 
+class LanguageMiddleware:
+    """Pure ASGI middleware: choose the request's language, remember ?lang= in a cookie, and
+    add security headers (cheaper than BaseHTTPMiddleware on every request)."""
+
+    def __init__(self, app: ASGIApp, default: str = "fr") -> None:
+        self.app = app
+        self.default = default
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        asked = request.query_params.get("lang")
+        lang = pick_language(asked, request.cookies.get("lang"),
+                             request.headers.get("accept-language"), self.default)
+        scope.setdefault("state", {})["lang"] = lang
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("Referrer-Policy", "same-origin")
+                if asked in ("fr", "en"):
+                    headers.append("set-cookie", f"lang={lang}; Max-Age={365 * 86400}; "
+                                   "Path=/; SameSite=lax")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None,
                clock: Callable[[], date] | None = None) -> FastAPI:
     """Return the krc web application bound to a database."""
@@ -35,21 +68,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None,
     app.state.db = db or Database(settings.database_url)
     app.state.clock = clock
 
-    @app.middleware("http")
-    async def language(request: Request,
-                       call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        request.state.lang = pick_language(request.query_params.get("lang"),
-                                           request.cookies.get("lang"),
-                                           request.headers.get("accept-language"),
-                                           settings.default_language)
-        response = await call_next(request)
-        if request.query_params.get("lang") in ("fr", "en"):
-            response.set_cookie("lang", request.state.lang, max_age=365 * 86400,
-                                samesite="lax")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
-
+    app.add_middleware(LanguageMiddleware, default=settings.default_language)
     app.add_exception_handler(DomainError, domain_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
 
