@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, case, false, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from krc.accounts.roles import Actor
@@ -246,25 +246,33 @@ def _age_window(on: date, min_weeks: int) -> tuple[date, date]:
 
 def zero_dose_register_by(session: Session, level: int, root: OrgUnit, on: date,
                           min_weeks: int = 10) -> dict[int, dict[str, int]]:
-    """Return register zero-dose counts for every unit of a level under root, in one query."""
+    """Return register counts on a date for every unit of a level under root: zero-dose
+    (no valid PENTA) and no vaccine at all, children aged ≥ `min_weeks` weeks and < 5 years
+    (reference/immunization.md §2). Counted per facility in SQL, rolled up in Python."""
     oldest, youngest = _age_window(on, min_weeks)
-    fac = aliased(OrgUnit)
-    anc = aliased(OrgUnit)
     zero = func.sum(case((or_(Child.penta1_on.is_(None), Child.penta1_on > on), 1), else_=0))
     none = func.sum(case((or_(Child.first_dose_on.is_(None), Child.first_dose_on > on), 1),
                          else_=0))
-    rows = session.execute(
-        select(anc.id, zero, none)
-        .select_from(Child)
-        .join(fac, fac.id == Child.facility_id)
-        .join(anc, or_(fac.path == anc.path, fac.path.startswith(anc.path + "/")))
-        .where(anc.level == level, anc.hierarchy == "health",
-               or_(anc.path == root.path, anc.path.startswith(root.path + "/")),
-               Child.birth_date <= youngest, Child.birth_date > oldest,
-               Child.merged_into_pk.is_(None))
-        .group_by(anc.id)
-    ).all()
-    return {r[0]: {"zero_dose": int(r[1] or 0), "no_vaccine": int(r[2] or 0)} for r in rows}
+    query = (select(Child.facility_id, zero, none)
+             .where(Child.birth_date <= youngest, Child.birth_date > oldest,
+                    Child.merged_into_pk.is_(None))
+             .group_by(Child.facility_id))
+    if root.path.count("/") > 1:
+        query = query.where(Child.facility_id.in_(_facility_ids(session, root.path)))
+    per_facility = {fid: (int(z or 0), int(n or 0)) for fid, z, n in session.execute(query)}
+    paths = dict(session.execute(select(OrgUnit.id, OrgUnit.path).where(
+        OrgUnit.id.in_(list(per_facility)))).all()) if per_facility else {}
+    targets = {u.uid: u.id for u in session.scalars(select(OrgUnit).where(
+        OrgUnit.level == level, OrgUnit.hierarchy == "health",
+        or_(OrgUnit.path == root.path, OrgUnit.path.startswith(root.path + "/"))))}
+    out: dict[int, dict[str, int]] = {}
+    for fid, (z, n) in per_facility.items():
+        uids = paths[fid].strip("/").split("/")
+        if len(uids) >= level and uids[level - 1] in targets:
+            slot = out.setdefault(targets[uids[level - 1]], {"zero_dose": 0, "no_vaccine": 0})
+            slot["zero_dose"] += z
+            slot["no_vaccine"] += n
+    return out
 
 
 def villages_of(session: Session, facility: OrgUnit) -> list[OrgUnit]:
