@@ -39,7 +39,8 @@ def overdue_children(session: Session, unit: OrgUnit, on: date, params: Schedule
         select(OrgUnit).where(OrgUnit.level == DISTRICT))}
     oldest = add_months(on, -60)
     in_units = Child.facility_id.in_(list(units))
-    children = session.execute(
+    # Core rows (no ORM processing): tens of thousands of children per district.
+    children = session.connection().execute(
         select(Child.pk, Child.id, Child.registry_number, Child.given_name, Child.family_name,
                Child.sex, Child.birth_date, Child.caregiver_name, Child.caregiver_phone,
                Child.facility_id, Child.village_id, Child.dose_days)
@@ -51,7 +52,9 @@ def overdue_children(session: Session, unit: OrgUnit, on: date, params: Schedule
     slots = batch_slots(params)
     col = {s: i for i, s in enumerate(slots)}
     n = len(children)
-    birth = np.fromiter((to_epoch_day(r[6]) for r in children), dtype=np.int64, count=n)
+    epoch = date(1970, 1, 1).toordinal()
+    birth = np.fromiter((r[6].toordinal() for r in children), dtype=np.int64,
+                        count=n) - epoch
     given = dose_days.decode([r[11] for r in children], len(slots))
     eligible = np.zeros(n, dtype=bool)
     if params.malaria_districts:
@@ -67,15 +70,18 @@ def overdue_children(session: Session, unit: OrgUnit, on: date, params: Schedule
     none_mask = np.asarray((given < 0).all(axis=1), dtype=bool)
     zero: list[bool] = [bool(x) for x in zero_mask]
     none_at_all: list[bool] = [bool(x) for x in none_mask]
-    rows = np.nonzero(overdue.any(axis=1))[0]
+    late_by_row: dict[int, list[dict[str, Any]]] = {}
+    row_idx, slot_idx = np.nonzero(overdue)
+    due_days = due[row_idx, slot_idx].tolist()
+    dates = {d: from_epoch_day(d) for d in set(due_days)}
+    for i, j, day in zip(row_idx.tolist(), slot_idx.tolist(), due_days, strict=True):
+        late_by_row.setdefault(i, []).append(
+            {"vaccine": slots[j][0], "dose": slots[j][1], "due_date": dates[day]})
     out: list[dict[str, Any]] = []
-    for i in rows.tolist():
+    for i, late in late_by_row.items():
         r = children[i]
         facility = units[r[9]]
         village = units.get(r[10]) if r[10] is not None else None
-        late = [{"vaccine": slots[j][0], "dose": slots[j][1],
-                 "due_date": from_epoch_day(int(due[i, j]))}
-                for j in np.nonzero(overdue[i])[0].tolist()]
         out.append({
             "id": r[1], "registry_number": r[2], "given_name": r[3], "family_name": r[4],
             "sex": r[5], "birth_date": r[6], "caregiver_name": r[7], "caregiver_phone": r[8],
