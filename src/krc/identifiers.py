@@ -169,7 +169,7 @@ def _e164(number: phonenumbers.PhoneNumber) -> str:
 
 def normalise_phone(text: str, field: str = "caregiver_phone", *,
                     allow_foreign: bool = True) -> str:
-    """Return the E.164 form ("+223XXXXXXXX") of a phone number, or raise phone_invalid."""
+    """Return the E.164 form (+223 and 8 digits) of a phone number, or raise phone_invalid."""
     raw = (text if isinstance(text, str) else str(text)).strip()
     compact = "".join(c for c in raw if c not in _PHONE_SEPARATORS)
     international = False
