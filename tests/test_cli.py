@@ -105,3 +105,11 @@ def test_settings_command(world: World) -> None:
 
 def test_typer_app_is_typer() -> None:
     assert isinstance(app, typer.Typer)
+
+
+def test_serve_refuses_an_old_schema(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    from krc.migrations import upgrade
+    upgrade(url, "0003")
+    r = runner.invoke(app, ["serve", "--db", url])
+    assert r.exit_code == 1 and "krc db upgrade" in r.output

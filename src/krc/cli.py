@@ -238,8 +238,14 @@ def serve(host: str = typer.Option("127.0.0.1", help="address to listen on"),
     import os
 
     import uvicorn
+
+    from krc.migrations import is_current
     if db:
         os.environ["KRC_DATABASE_URL"] = db
+    if not is_current(_url(db)):
+        err.print(f"[red]Erreur[/red] : le schéma de {_url(db)} n'est pas à jour ; "
+                  "lancez `krc db upgrade`")
+        raise typer.Exit(1)
     console.print(f"krc : http://{host}:{port}  (API : http://{host}:{port}/docs)")
     uvicorn.run("krc.web.asgi:app", host=host, port=port, workers=workers, log_level="warning")
 
