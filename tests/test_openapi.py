@@ -25,3 +25,10 @@ def test_openapi_lists_the_contract(client: TestClient, world: World) -> None:
             if path.startswith("/api/v1/children") or path.startswith("/api/v1/immunization"):
                 assert "401" in op["responses"] and "422" in op["responses"], (method, path)
     assert client.get("/docs").status_code == 200
+
+
+def test_docs_page_needs_no_internet(client: TestClient, world: World) -> None:
+    html = client.get("/docs").text
+    assert "/docs-static/swagger-ui-bundle.js" in html
+    assert "cdn" not in html.lower() and "https://" not in html
+    assert client.get("/docs-static/swagger-ui-bundle.js").status_code == 200

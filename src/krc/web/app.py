@@ -58,12 +58,32 @@ class LanguageMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
+def _offline_docs(app: FastAPI) -> None:
+    """Serve Swagger UI at /docs from the installed swagger-ui-bundle (FastAPI's default
+    loads it from a CDN, which field sites cannot reach)."""
+    import swagger_ui_bundle
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+
+    app.mount("/docs-static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
+              name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title="krc API",
+            swagger_js_url="/docs-static/swagger-ui-bundle.js",
+            swagger_css_url="/docs-static/swagger-ui.css",
+            swagger_favicon_url="/docs-static/favicon-32x32.png")
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None,
                clock: Callable[[], date] | None = None) -> FastAPI:
     """Return the krc web application bound to a database."""
     settings = settings or get_settings()
     app = FastAPI(title="krc", version=__version__, description=API_DESCRIPTION,
-                  docs_url="/docs", openapi_url="/openapi.json", redoc_url=None)
+                  docs_url=None, openapi_url="/openapi.json", redoc_url=None)
+    _offline_docs(app)
     app.state.settings = settings
     app.state.db = db or Database(settings.database_url)
     app.state.clock = clock
