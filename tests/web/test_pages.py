@@ -449,3 +449,17 @@ def test_national_ranking_highlights_priority_districts(client: TestClient,
     signed_in(client, "national")
     r = client.get("/immunization/dashboard?period=2026")
     assert "District ranking" in r.text or "Classement des districts" in r.text
+
+
+def test_district_defaulter_page_summarises_by_health_area(client: TestClient,
+                                                            world: World) -> None:
+    csrf = signed_in(client, "vacc_kati")
+    new_child(client, csrf, given_name="Moussa", family_name="Coulibaly", sex="M",
+              birth_date="2025-06-01", caregiver_phone="76 00 00 01")
+    client.post("/logout", data={"csrf_token": csrf})
+    signed_in(client, "kati")
+    r = client.get("/immunization/defaulters?org_unit=ML0207&on=2026-03-16")
+    assert r.status_code == 200
+    # a district sees each CSCom's counts and a link to its list, not tens of thousands of rows
+    assert 'href="/immunization/defaulters?org_unit=ML0207-C01&amp;on=2026-03-16"' in r.text
+    assert "Moussa" not in r.text and "1 enfant(s) à rattraper" in r.text

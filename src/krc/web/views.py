@@ -554,6 +554,19 @@ def defaulters(request: Request, org_unit: str | None = None, on: str | None = N
         it["age"] = _age_text(it["birth_date"], day, tr)
         it["registry_display"] = format_registry_number(it["registry_number"]) \
             if it["registry_number"] else ""
+    if unit.level < FACILITY:
+        # Above a health area the list would run to tens of thousands of rows: show each
+        # CSCom's counts with a link to its printable list (pages stay light).
+        summary: dict[str, dict[str, Any]] = {}
+        for i in items:
+            f = summary.setdefault(i["facility"]["code"], {**i["facility"], "count": 0,
+                                                          "zero_dose": 0})
+            f["count"] += 1
+            f["zero_dose"] += int(i["zero_dose"])
+        return render(request, "defaulters.html", {
+            "unit": unit_ref, "on": day, "groups": [], "count": len(items),
+            "zero_dose": sum(1 for i in items if i["zero_dose"]), "units": units,
+            "facility_summary": sorted(summary.values(), key=lambda f: -f["count"])})
     groups: list[dict[str, Any]] = []
     for (fac, village), rows in queries.grouped(
             [{**i, "fac_name": i["facility"]["name"],
@@ -564,7 +577,8 @@ def defaulters(request: Request, org_unit: str | None = None, on: str | None = N
         groups[-1]["villages"].append({"village": village, "children": rows})
     return render(request, "defaulters.html", {
         "unit": unit_ref, "on": day, "groups": groups, "count": len(items),
-        "zero_dose": sum(1 for i in items if i["zero_dose"]), "units": units})
+        "zero_dose": sum(1 for i in items if i["zero_dose"]), "units": units,
+        "facility_summary": None})
 
 
 # --------------------------------------------------------------------------- dashboards
