@@ -182,3 +182,16 @@ def test_monthly_series_compares_with_a_flat_goal(client: TestClient, world: Wor
                                  "monthly": "true"}).json()["rows"][0]["monthly"]
     # Coverage is cumulated with a prorated target, so the goal is the same every month.
     assert {m["target"] for m in monthly} == {90.0}
+
+
+def test_reading_a_defaulter_list_is_audited(client: TestClient, world: World) -> None:
+    from sqlalchemy import select
+
+    from krc.accounts.models import AuditEvent
+    child(client, world, 0, birth="2025-09-01")
+    client.get("/api/v1/immunization/defaulters", headers=world.headers(H),
+               params={"org_unit": "ML0207-C01"})
+    with world.db.session() as s:
+        event = s.scalar(select(AuditEvent).where(AuditEvent.entity == "defaulter_list"))
+    assert event is not None and event.entity_id == "ML0207-C01"
+    assert event.username == H and event.detail["children"] == 1

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from krc.errors import Message, NotFound
+from krc.accounts.roles import Actor
+from krc.errors import Forbidden, Message, NotFound
 from krc.geo.models import OrgUnit
 
 
@@ -16,4 +17,14 @@ def unit_by_code(session: Session, code: str) -> OrgUnit:
         raise NotFound("org_unit_unknown", Message("Unité d'organisation inconnue : {code}",
                                                    "Unknown org unit: {code}", {"code": code}),
                        field="org_unit")
+    return unit
+
+
+def unit_in_scope(session: Session, actor: Actor, code: str | None) -> OrgUnit:
+    """Return the org unit of `code` (default: the actor's own), or raise 404/403."""
+    unit = unit_by_code(session, code) if code else session.get(OrgUnit, actor.org_unit_id)
+    assert unit is not None
+    if not actor.covers(unit.path):
+        raise Forbidden("out_of_scope", Message("{n} est hors de votre zone",
+                                                "{n} is outside your area", {"n": unit.name}))
     return unit

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from krc.accounts.roles import Actor
 from krc.db import Database
-from krc.errors import Forbidden, Message, invalid
-from krc.geo.queries import unit_by_code
+from krc.errors import invalid
+from krc.geo.queries import unit_in_scope
 from krc.immunization import figures, queries, services
 from krc.immunization.indicators import WHO_APP_THRESHOLDS, RedRecThresholds
 from krc.immunization.params import load_params
@@ -38,17 +38,6 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
     404: {"description": "Not found or outside the caller's scope", **PROBLEM},
     422: {"description": "Invalid input, field-level messages", **PROBLEM},
 }
-
-
-def _scope_unit(request: Request, actor: Actor, s: Any, code: str | None) -> Any:
-    unit = unit_by_code(s, code) if code else None
-    if unit is None:
-        from krc.geo.models import OrgUnit
-        unit = s.get(OrgUnit, actor.org_unit_id)
-    if not actor.covers(unit.path):
-        raise Forbidden("out_of_scope", Message("{n} est hors de votre zone",
-                                                "{n} is outside your area", {"n": unit.name}))
-    return unit
 
 
 @router.post("/children", status_code=201, response_model=ChildRead,
@@ -210,7 +199,7 @@ def coverage(request: Request, org_unit: str, period: str, level: int | None = Q
     """
     p = parse_period(period)
     with db.session(write=False) as s:
-        unit = _scope_unit(request, actor, s, org_unit)
+        unit = unit_in_scope(s, actor, org_unit)
         rows = figures.coverage(s, unit, p, level, load_params(s), _thresholds(thresholds),
                                 monthly=monthly)
     return {"org_unit": org_unit, "period": p.code, "level": level, "rows": rows}
@@ -224,7 +213,7 @@ def monthly_table(request: Request, org_unit: str, year: int = Query(..., ge=200
     """Return unit × month × every vaccine-dose doses and cumulative coverage, dropouts and
     zero-dose, read from the aggregates (e.g. level=3: all districts × 12 months)."""
     with db.session(write=False) as s:
-        unit = _scope_unit(request, actor, s, org_unit)
+        unit = unit_in_scope(s, actor, org_unit)
         rows = figures.monthly_table(s, unit, year, level, load_params(s))
     return {"org_unit": org_unit, "year": year, "level": level, "rows": rows}
 
@@ -236,11 +225,8 @@ def defaulters(request: Request, org_unit: str, on: date | None = None,
     """Return the defaulters (≥ 1 overdue dose) and zero-dose children of a unit, by village."""
     day = on or today(request)
     with db.session() as s:
-        unit = _scope_unit(request, actor, s, org_unit)
+        unit = unit_in_scope(s, actor, org_unit)
         items = queries.defaulters(s, actor, unit, day, load_params(s), language_of(request))
-        from krc.accounts.services import audit
-        audit(s, actor, "read", "defaulter_list", unit.code, {"on": day.isoformat(),
-                                                               "children": len(items)})
     return {"org_unit": {"code": unit.code, "name": unit.name}, "on": day,
             "count": len(items), "zero_dose": sum(1 for i in items if i["zero_dose"]),
             "children": items}
@@ -254,7 +240,7 @@ def priority_districts(request: Request, period: str, limit: int = Query(11, ge=
     """Return districts ranked by number of zero-dose children (then under-immunized)."""
     p = parse_period(period)
     with db.session(write=False) as s:
-        unit = _scope_unit(request, actor, s, org_unit)
+        unit = unit_in_scope(s, actor, org_unit)
         rows = figures.priority_districts(s, unit, p, load_params(s), limit, basis)
     return {"period": p.code, "basis": basis, "limit": limit, "districts": rows}
 

@@ -235,14 +235,18 @@ def defaulters(session: Session, actor: Actor, unit: OrgUnit, on: date,
     """Return children under 5 in the unit with an overdue dose, or zero-dose, by area/village.
 
     Each item carries the overdue doses, the zero-dose flag (no valid PENTA at ≥ 10 weeks,
-    reference/immunization.md §2) and the caregiver's contact for the outreach day.
+    reference/immunization.md §2) and the caregiver's contact for the outreach day. The
+    read of this list of personal records is audited.
     """
     _personal(actor)
     if not actor.covers(unit.path):
         raise Forbidden("out_of_scope", Message("{n} est hors de votre zone",
                                                 "{n} is outside your area", {"n": unit.name}))
     from krc.immunization.batch import overdue_children
-    return overdue_children(session, unit, on, params, lang)
+    items = overdue_children(session, unit, on, params, lang)
+    audit(session, actor, "read", "defaulter_list", unit.code,
+          {"on": on.isoformat(), "children": len(items)})
+    return items
 
 
 def _age_window(on: date, min_weeks: int) -> tuple[date, date]:

@@ -29,7 +29,7 @@ from krc.config import Settings
 from krc.db import Database
 from krc.errors import DomainError, FieldError, Forbidden, Message, invalid
 from krc.geo.models import COUNTRY, DISTRICT, FACILITY, LEVEL_NAMES, REGION, OrgUnit
-from krc.geo.queries import unit_by_code
+from krc.geo.queries import unit_in_scope
 from krc.identifiers import format_registry_number
 from krc.immunization import figures, queries, services
 from krc.immunization.indicators import RedRecThresholds
@@ -262,16 +262,6 @@ def _form_values(form: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, s
 def _build(model: type[BaseModel], values: Mapping[str, Any]) -> Any:
     """Return the pydantic model of the non-empty form values (empty means absent)."""
     return model.model_validate({k: v for k, v in values.items() if v not in ("", None)})
-
-
-def _scope_unit(s: Any, actor: Actor, code: str | None) -> OrgUnit:
-    """Return the org unit of `code` (default: the actor's), refusing one out of scope."""
-    unit = unit_by_code(s, code) if code else s.get(OrgUnit, actor.org_unit_id)
-    assert unit is not None
-    if not actor.covers(unit.path):
-        raise Forbidden("out_of_scope", Message("{n} est hors de votre zone",
-                                                "{n} is outside your area", {"n": unit.name}))
-    return unit
 
 
 def _parse_date(text: str | None, default: date, field: str = "on") -> date:
@@ -537,10 +527,8 @@ def defaulters(request: Request, org_unit: str | None = None, on: str | None = N
     actor = caller.actor
     day = _parse_date(on, today(request))
     with db.session() as s:
-        unit = _scope_unit(s, actor, org_unit)
+        unit = unit_in_scope(s, actor, org_unit)
         items = queries.defaulters(s, actor, unit, day, load_params(s), lang)
-        accounts.audit(s, actor, "read", "defaulter_list", unit.code,
-                       {"on": day.isoformat(), "children": len(items)})
         units = [(unit.code, unit.name)]
         if unit.level < FACILITY:
             units += [(f.code, f.name) for f in queries.facilities_in_scope(s, actor)
@@ -629,7 +617,7 @@ def dashboard(request: Request, org_unit: str | None = None, period: str | None 
     p = _period(period, on)
     register_on = min(p.end, on)
     with db.session() as s:
-        unit = _scope_unit(s, actor, org_unit)
+        unit = unit_in_scope(s, actor, org_unit)
         params = load_params(s)
         row = figures.coverage(s, unit, p, None, params, RedRecThresholds(), on=register_on,
                                monthly=True)[0]
@@ -680,7 +668,7 @@ def national(request: Request, period: str | None = None, basis: str = "aggregat
     if basis not in ("aggregate", "register"):
         basis = "aggregate"
     with db.session() as s:
-        root = _scope_unit(s, actor, org_unit)
+        root = unit_in_scope(s, actor, org_unit)
         params = load_params(s)
         ranking = figures.priority_districts(s, root, p, params, 10_000, basis)
         details = {r["org_unit"]["code"]: _summary(r) for r in figures.coverage(
