@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import typer
-from rich.console import Console
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, select
 
-from krc.config import get_settings
-from krc.db import Database, normalise_url
-from krc.errors import DomainError
+from krc.clikit import DB_OPTION, clear_errors, console, db_url, err, open_database
+from krc.db import Database
+from krc.immunization.coldchain import cli as coldchain_cli
+from krc.immunization.outreach import cli as outreach_cli
+from krc.immunization.stock import cli as stock_cli
+from krc.messaging import cli as messaging_cli
 
 app = typer.Typer(help="krc: registers, field reporting and results for Mali's four Key "
                        "Results for Children.", no_args_is_help=True)
@@ -29,42 +29,13 @@ app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(geo_app, name="geo")
 app.add_typer(imm_app, name="immunization")
+app.add_typer(stock_cli.app, name="stock")
+app.add_typer(coldchain_cli.app, name="coldchain")
+app.add_typer(outreach_cli.app, name="outreach")
+app.add_typer(messaging_cli.app, name="messaging")
 
-console = Console()
-err = Console(stderr=True)
-F = TypeVar("F", bound=Callable[..., Any])
-
-DB_OPTION = typer.Option(None, "--db", help="Database URL (default: KRC_DATABASE_URL or "
-                                             "sqlite:///krc.db)")
-
-
-def clear_errors(fn: F) -> F:
-    """Turn domain errors into one clear line on stderr and exit code 1."""
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except DomainError as exc:
-            lang = get_settings().default_language
-            fields = "; ".join(f"{e.field}: {e.message.text(lang)}" for e in exc.errors
-                               if e.message.text(lang) != exc.text(lang))
-            err.print(f"[red]Erreur[/red] : {exc.text(lang)}" + (f" ({fields})" if fields else ""))
-            raise typer.Exit(1) from None
-    return wrapper  # type: ignore[return-value]
-
-
-def _url(db: str | None) -> str:
-    return normalise_url(db or get_settings().database_url)
-
-
-def _database(db: str | None) -> Database:
-    url = _url(db)
-    database = Database(url)
-    if "alembic_version" not in inspect(database.engine).get_table_names():
-        err.print(f"[red]Erreur[/red] : la base {url} n'a pas de schéma krc ; "
-                  "lancez d'abord `krc db upgrade`")
-        raise typer.Exit(1)
-    return database
+_url = db_url
+_database = open_database
 
 
 @db_app.command("upgrade")

@@ -1,5 +1,9 @@
 """Imports every capability's tables so that Base.metadata is complete."""
 
+import krc.immunization.coldchain.models
+import krc.immunization.outreach.models
+import krc.immunization.stock.models
+import krc.messaging.models  # noqa: F401
 from krc.accounts.models import ApiToken, AuditEvent, LoginFailure, User, WebSession
 from krc.geo.models import OrgUnit, TargetPopulation
 from krc.immunization.models import Child, DelayFact, DoseFact, ScheduleSetting, Vaccination

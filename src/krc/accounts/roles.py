@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ROLES = ("admin", "national", "regional", "district", "facility", "vaccinator", "partner")
+ROLES = ("admin", "national", "regional", "district", "facility", "vaccinator", "partner",
+         "integration")
 
 ROLE_LABELS = {
     "admin": ("Administrateur", "Administrator"),
@@ -14,6 +15,7 @@ ROLE_LABELS = {
     "facility": ("Personnel de CSCom", "Health facility staff"),
     "vaccinator": ("Vaccinateur", "Vaccinator"),
     "partner": ("Partenaire (lecture seule)", "Read-only partner"),
+    "integration": ("Intégration (RapidPro, WhatsApp)", "Integration (RapidPro, WhatsApp)"),
 }
 
 # Who may read personal records (children) within their org-unit subtree.
@@ -22,6 +24,14 @@ PERSONAL_READ = frozenset({"admin", "national", "regional", "district", "facilit
 PERSONAL_WRITE = frozenset({"admin", "district", "facility", "vaccinator"})
 # Who may merge duplicate records (a correction with wide effect).
 MERGE = frozenset({"admin", "district", "facility"})
+# Who may record programme operations that are not personal records (stock transactions,
+# cold-chain equipment and readings, outreach sessions) within their subtree.
+OPERATIONS_WRITE = frozenset({"admin", "district", "facility", "vaccinator"})
+# Machine accounts of RapidPro / WhatsApp webhooks: they submit field reports (stock SMS,
+# device readings, delivery statuses) for units in their subtree; no personal reads.
+INTEGRATION = frozenset({"integration"})
+# Who may manage messaging: contacts, groups, templates, broadcasts.
+MESSAGING_MANAGE = frozenset({"admin", "national", "regional", "district"})
 # Who may manage users and tokens.
 MANAGE_USERS = frozenset({"admin"})
 

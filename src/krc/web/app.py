@@ -95,12 +95,24 @@ def create_app(settings: Settings | None = None, db: Database | None = None,
     from krc.accounts.api import router as accounts_api
     from krc.geo.api import router as geo_api
     from krc.immunization.api import router as immunization_api
+    from krc.immunization.coldchain.api import router as coldchain_api
+    from krc.immunization.coldchain.views import router as coldchain_pages
+    from krc.immunization.outreach.api import router as outreach_api
+    from krc.immunization.outreach.views import router as outreach_pages
+    from krc.immunization.stock.api import router as stock_api
+    from krc.immunization.stock.views import router as stock_pages
+    from krc.messaging.api import router as messaging_api
+    from krc.messaging.views import router as messaging_pages
     from krc.web.views import router as pages
 
     app.include_router(accounts_api, prefix="/api/v1")
     app.include_router(geo_api, prefix="/api/v1")
     app.include_router(immunization_api, prefix="/api/v1")
+    for api in (stock_api, coldchain_api, outreach_api, messaging_api):
+        app.include_router(api, prefix="/api/v1")
     app.include_router(pages)
+    for pages_of in (stock_pages, coldchain_pages, outreach_pages, messaging_pages):
+        app.include_router(pages_of)
     static = resources.files("krc.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     return app

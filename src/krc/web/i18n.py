@@ -1,7 +1,8 @@
 """Translations for pages: French by default, English switchable (Babel .po catalogs).
 
 Messages in templates and code are written in French (the users' language) and translated
-to English through `locale/en/LC_MESSAGES/messages.po`, read at start-up (no build step).
+to English through `locale/en/LC_MESSAGES/*.po` (messages.po, then one catalog per
+capability), read at start-up (no build step).
 """
 
 from __future__ import annotations
@@ -22,12 +23,22 @@ def translations(lang: str) -> gettext.NullTranslations:
     """Return the gettext translations for a language (French is the source language)."""
     if lang not in LANGUAGES or lang == "fr":
         return gettext.NullTranslations()
-    po = resources.files("krc.web").joinpath(f"locale/{lang}/LC_MESSAGES/messages.po")
-    catalog = read_po(io.StringIO(po.read_text("utf-8")), locale=lang)
-    buf = io.BytesIO()
-    write_mo(buf, catalog)
-    buf.seek(0)
-    return gettext.GNUTranslations(buf)
+    folder = resources.files("krc.web").joinpath(f"locale/{lang}/LC_MESSAGES")
+    merged: gettext.NullTranslations | None = None
+    # messages.po first, then one catalog per capability (stock.po, coldchain.po, ...).
+    for po in sorted(folder.iterdir(), key=lambda f: (f.name != "messages.po", f.name)):
+        if not po.name.endswith(".po"):
+            continue
+        catalog = read_po(io.StringIO(po.read_text("utf-8")), locale=lang)
+        buf = io.BytesIO()
+        write_mo(buf, catalog)
+        buf.seek(0)
+        part = gettext.GNUTranslations(buf)
+        if merged is None:
+            merged = part
+        else:
+            merged.add_fallback(part)
+    return merged or gettext.NullTranslations()
 
 
 def pick_language(query: str | None, cookie: str | None, accept: str | None,

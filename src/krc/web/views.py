@@ -24,7 +24,7 @@ from markupsafe import Markup
 from pydantic import BaseModel, ValidationError
 
 from krc.accounts import services as accounts
-from krc.accounts.roles import PERSONAL_READ, ROLE_LABELS, Actor
+from krc.accounts.roles import MESSAGING_MANAGE, PERSONAL_READ, ROLE_LABELS, Actor
 from krc.config import Settings
 from krc.db import Database
 from krc.errors import DomainError, FieldError, Forbidden, Message, invalid
@@ -200,7 +200,8 @@ def render(request: Request, name: str, context: Mapping[str, Any],
                 "role": en_label if lang == "en" else fr_label,
                 "personal": caller.actor.can_read_personal,
                 "write": caller.actor.can_write_personal,
-                "wide": caller.actor.path.count("/") <= REGION}
+                "wide": caller.actor.path.count("/") <= REGION,
+                "messaging": caller.actor.role in MESSAGING_MANAGE}
     base = {
         "request": request, "lang": lang, "_": tr, "user": user,
         "csrf_token": caller.csrf_token if caller else "",

@@ -1,0 +1,1 @@
+"""Cold chain: equipment, temperature readings and alarms (reference/immunization.md §5)."""

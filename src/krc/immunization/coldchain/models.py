@@ -1,0 +1,3 @@
+"""Tables of coldchain (filled in by its migration 0007)."""
+
+from __future__ import annotations

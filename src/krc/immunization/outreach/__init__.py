@@ -1,0 +1,4 @@
+"""Outreach sessions where people gather, session reports and micro-plans.
+
+Reference: reference/immunization.md section 3.
+"""

@@ -1,0 +1,3 @@
+"""Tables of stock (filled in by its migration 0006)."""
+
+from __future__ import annotations

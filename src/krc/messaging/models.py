@@ -1,0 +1,3 @@
+"""Tables of messaging (filled in by its migration 0009)."""
+
+from __future__ import annotations

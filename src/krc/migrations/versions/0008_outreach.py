@@ -1,0 +1,20 @@
+"""outreach tables
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-11-27
+"""
+from __future__ import annotations
+
+revision = "0008"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    """Create the outreach tables."""
+
+
+def downgrade() -> None:
+    """Drop the outreach tables."""
