@@ -1,9 +1,193 @@
-"""HTML pages of stock."""
+"""HTML pages of stock: a facility's stock card with a transaction form, the district
+status table with alerts, and reporting completeness (French, English switchable)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from datetime import date
+from typing import Any
 
-from krc.web.views import PageRoute
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from krc.accounts.roles import OPERATIONS_WRITE, Actor
+from krc.db import Database
+from krc.errors import DomainError
+from krc.geo.models import FACILITY, OrgUnit
+from krc.geo.queries import unit_in_scope
+from krc.immunization.stock import ledger, queries, services
+from krc.immunization.stock.params import StockParams, load_stock_params
+from krc.immunization.stock.schemas import TransactionCreate
+from krc.web.deps import Caller, check_csrf, get_db, today
+from krc.web.problems import language_of
+from krc.web.views import (
+    N_,
+    PageRoute,
+    _build,
+    _form_values,
+    _parse_date,
+    field_errors,
+    page_caller,
+    render,
+)
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
+
+STOCK_STATUS_LABELS = {
+    "stock_out": N_("Rupture"), "below_reorder": N_("Sous le seuil de commande"),
+    "above_max": N_("Au-dessus du maximum"), "ok": N_("Normal"),
+    "report_missing": N_("Rapport manquant"),
+}
+KIND_LABELS = {"receipt": N_("Réception"), "issue": N_("Sortie vers un autre site"),
+               "consumption": N_("Doses utilisées"), "loss": N_("Perte"),
+               "count": N_("Inventaire physique")}
+REASON_LABELS = {"expired": N_("Périmé"), "broken": N_("Flacon cassé"), "frozen": N_("Gelé"),
+                 "vvm": N_("Pastille PCV virée"), "other": N_("Autre")}
+REPORT_LABELS = {"on_time": N_("À temps"), "late": N_("En retard"), "missing": N_("Manquant"),
+                 "pending": N_("Attendu")}
+SOURCE_LABELS = {"web": N_("page"), "api": N_("API"), "sms": N_("SMS")}
+TXN_FIELDS = ("product", "kind", "quantity", "date", "reason", "note")
+
+
+def _helpers(request: Request) -> dict[str, Any]:
+    from krc.web.i18n import translations
+    tr = translations(language_of(request)).gettext
+
+    def label(table: dict[str, str]) -> Any:
+        return lambda code: tr(table[code]) if code in table else (code or "")
+
+    return {"stock_status_label": label(STOCK_STATUS_LABELS), "kind_label": label(KIND_LABELS),
+            "reason_label": label(REASON_LABELS), "report_label": label(REPORT_LABELS),
+            "source_label": label(SOURCE_LABELS), "kinds": ledger.KINDS,
+            "reasons": ledger.LOSS_REASONS}
+
+
+def _facility_page(request: Request, s: Any, actor: Actor, unit: OrgUnit, on: date,
+                   product: str | None, params: StockParams) -> dict[str, Any]:
+    day = today(request)
+    lines = queries.facility_lines(s, unit, on, day, params)
+    due = queries.last_due_period(on, params.due_day)
+    reported = s.get(services.StockReport, (unit.id, due)) is not None
+    card = None
+    if product:
+        code = product.strip().upper()
+        if code in params.codes:
+            lo, hi = queries.default_window(on)
+            card = queries.stock_card(s, unit, code, lo, hi, params)
+    district = s.get(OrgUnit, unit.parent_id) if unit.parent_id else None
+    return {"unit": {"code": unit.code, "name": unit.name},
+            "district": {"code": district.code, "name": district.name} if district else None,
+            "on": on, "lines": lines, "card": card, "product": product,
+            "recent": queries.recent_transactions(s, unit, 15),
+            "report_missing": not reported, "report_period": str(due),
+            "codes": params.codes, "can_write": actor.role in OPERATIONS_WRITE,
+            "wide": actor.path != unit.path}
+
+
+@router.get("/stock", response_class=HTMLResponse)
+def stock_page(request: Request, facility: str | None = None, org_unit: str | None = None,
+               product: str | None = None, on: str | None = None,
+               caller: Caller = Depends(page_caller), db: Database = Depends(get_db)
+               ) -> Response:
+    """Show a facility's stock card, or the stock status table of a district or above."""
+    actor = caller.actor
+    day = _parse_date(on, today(request))
+    with db.session(write=False) as s:
+        queries.require_read(actor)
+        params = load_stock_params(s)
+        unit = unit_in_scope(s, actor, facility or org_unit)
+        if unit.level == FACILITY:
+            ctx = _facility_page(request, s, actor, unit, day, product, params)
+            return render(request, "stock_facility.html", {
+                **_helpers(request), **ctx, "values": {"date": today(request).isoformat(),
+                                                       "product": product or ""},
+                "errors": {}, "form_id": uuid.uuid4(), "recorded": None})
+        table = queries.status_table(s, actor, unit, day, today(request), params)
+    return render(request, "stock_status.html", {**_helpers(request), **table,
+                                                 "districts": _by_district(table)})
+
+
+def _by_district(table: dict[str, Any]) -> list[dict[str, Any]]:
+    """Group a status table's facilities by district with counts (for regions and above)."""
+    out: dict[str, dict[str, Any]] = {}
+    for f in table["facilities"]:
+        d = f["district"] or {"code": "", "name": ""}
+        agg = out.setdefault(d["code"], {**d, "facilities": 0, "report_missing": 0,
+                                         **dict.fromkeys(ledger.STATUSES, 0)})
+        agg["facilities"] += 1
+        agg["report_missing"] += int(f["report_missing"])
+        for k, n in f["alerts"].items():
+            agg[k] += n
+    return sorted(out.values(), key=lambda a: a["name"])
+
+
+@router.post("/stock/transactions", response_class=HTMLResponse)
+async def record_page(request: Request, caller: Caller = Depends(page_caller),
+                      db: Database = Depends(get_db)) -> Response:
+    """Record a transaction through services.record_transaction and show the card again."""
+    form = await request.form()
+    check_csrf(request, caller, str(form.get("csrf_token") or ""))
+    lang = language_of(request)
+    day = today(request)
+    facility = str(form.get("facility") or "")
+    values = _form_values(form, TXN_FIELDS)
+    values["product"] = values["product"].upper()
+    if values["kind"] != "loss":
+        values["reason"] = ""
+    try:
+        form_id = uuid.UUID(str(form.get("id") or ""))
+    except ValueError:
+        form_id = uuid.uuid4()
+    errors: dict[str, str] = {}
+    recorded = None
+    try:
+        data = _build(TransactionCreate, {**values, "facility": facility, "id": str(form_id)})
+    except ValidationError as exc:
+        errors = field_errors(exc, lang)
+    else:
+        try:
+            with db.session() as s:
+                result = services.record_transaction(s, caller.actor, data, day, source="web")
+                recorded = queries.transaction_dict(result.transaction, facility)
+                recorded["replay"] = not result.created
+        except DomainError as exc:
+            if not exc.errors or exc.status != 422:
+                raise
+            errors = field_errors(exc, lang)
+    with db.session(write=False) as s:
+        params = load_stock_params(s)
+        unit = unit_in_scope(s, caller.actor, facility)
+        ctx = _facility_page(request, s, caller.actor, unit, day, values["product"] or None,
+                             params)
+    if recorded is not None:
+        values, form_id = {"date": day.isoformat(), "product": values["product"]}, uuid.uuid4()
+    return render(request, "stock_facility.html", {
+        **_helpers(request), **ctx, "values": values, "errors": errors, "form_id": form_id,
+        "recorded": recorded}, status=422 if errors else 200)
+
+
+@router.get("/stock/transactions")
+def record_get(request: Request) -> Response:
+    """Send a GET of the form's address (a reload, a language switch) to the stock page."""
+    query = f"?{request.url.query}" if request.url.query else ""
+    return RedirectResponse(f"/stock{query}", 303)
+
+
+@router.get("/stock/completeness", response_class=HTMLResponse)
+def completeness_page(request: Request, org_unit: str | None = None, period: str | None = None,
+                      caller: Caller = Depends(page_caller), db: Database = Depends(get_db)
+                      ) -> Response:
+    """Show reporting completeness and timeliness of a month per district and facility."""
+    actor = caller.actor
+    day = today(request)
+    with db.session(write=False) as s:
+        queries.require_read(actor)
+        params = load_stock_params(s)
+        p = queries.parse_month(period) if period else queries.last_due_period(
+            day, params.due_day)
+        unit = unit_in_scope(s, actor, org_unit)
+        out = queries.completeness(s, actor, unit, p, day, params)
+    months = [ledger.add_period(ledger.period_of(day), -i) for i in range(0, 13)]
+    return render(request, "stock_completeness.html", {**_helpers(request), **out,
+                                                       "months": [str(m) for m in months]})

@@ -1,0 +1,724 @@
+"""Every write of stock: transactions (web, API, SMS), reporters, settings, webhook messages.
+
+Pages, the JSON API, the CLI, the RapidPro webhook and the demo call these functions, so
+validation, scope, audit, idempotency and the running aggregates (`stock_balance`,
+`stock_month`, `stock_report`) live here once (reference/immunization.md §4).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import case, insert, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from krc.accounts.roles import INTEGRATION, OPERATIONS_WRITE, Actor
+from krc.accounts.services import audit, utcnow
+from krc.db import RESET_HOOKS, is_postgres
+from krc.errors import DomainError, Forbidden, Message, NotFound, invalid
+from krc.geo.models import FACILITY, OrgUnit
+from krc.identifiers import normalise_phone
+from krc.immunization.stock import ledger, sms
+from krc.immunization.stock.models import (
+    StockBalance,
+    StockMessage,
+    StockMonth,
+    StockReport,
+    StockReporter,
+    StockSetting,
+    StockTransaction,
+)
+from krc.immunization.stock.params import StockParams, load_stock_params, params_from
+from krc.immunization.stock.schemas import ReporterCreate, ReporterUpdate, TransactionCreate
+
+# Who may manage SMS reporters and stock settings (within their subtree).
+REPORTERS_MANAGE = frozenset({"admin", "district"})
+WEBHOOK_ROLES = INTEGRATION | {"admin"}
+SMS_NAMESPACE = uuid.UUID("5b0f3c1e-8a51-4d0e-9a55-3f1d8c2b7e10")
+_MONTH_FIELD = {"receipt": "received", "issue": "issued", "consumption": "used",
+                "loss": "lost"}
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _insert(session: Session, table: Any) -> Any:
+    """Return the dialect's INSERT (PostgreSQL or SQLite) that supports ON CONFLICT."""
+    return (postgresql.insert if is_postgres(session) else sqlite.insert)(table)
+
+
+def require_write(actor: Actor) -> None:
+    """Refuse (403) a role that may not record stock."""
+    if actor.role not in OPERATIONS_WRITE:
+        raise Forbidden("role_forbidden", Message(
+            "Votre rôle ({role}) ne permet pas d'enregistrer des mouvements de stock",
+            "Your role ({role}) may not record stock transactions", {"role": actor.role}))
+
+
+def facility_for_write(session: Session, actor: Actor, code: str,
+                       field: str = "facility") -> OrgUnit:
+    """Return a health facility (level 4) in the actor's subtree, or raise 422/404."""
+    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == code))
+    if unit is None or not actor.covers(unit.path):
+        raise NotFound("org_unit_unknown", Message(
+            "Unité d'organisation inconnue : {code}", "Unknown org unit: {code}",
+            {"code": code}), field=field)
+    if unit.level != FACILITY:
+        raise invalid(field, "org_unit_wrong_level",
+                      "{code} n'est pas un établissement de santé (CSCom)",
+                      "{code} is not a health facility (CSCom)", code=code)
+    return unit
+
+
+@dataclass(frozen=True)
+class Line:
+    """One transaction to apply: product, kind, quantity, loss reason, day and id."""
+
+    product: str
+    kind: str
+    quantity: int
+    reason: str | None
+    on: date
+    id: uuid.UUID
+    note: str | None = None
+
+
+def _book_balance(session: Session, facility_id: int, product: str, on: date,
+                  current: StockBalance | None) -> int:
+    """Return the book balance at the end of day `on` (before a new transaction that day)."""
+    if current is None:
+        return 0
+    if on >= current.last_on:
+        return current.balance
+    rows = session.execute(
+        select(StockTransaction.occurred_on, StockTransaction.kind, StockTransaction.quantity,
+               StockTransaction.pk)
+        .where(StockTransaction.facility_id == facility_id, StockTransaction.product == product,
+               StockTransaction.occurred_on <= on))
+    return ledger.balance([ledger.Txn(d, k, q, pk) for d, k, q, pk in rows]) or 0
+
+
+def _recompute_balance(session: Session, facility_id: int, product: str) -> None:
+    """Set the line's balance row from its whole ledger (after a backdated count)."""
+    rows = list(session.execute(
+        select(StockTransaction.occurred_on, StockTransaction.kind, StockTransaction.quantity,
+               StockTransaction.pk)
+        .where(StockTransaction.facility_id == facility_id,
+               StockTransaction.product == product)))
+    txns = [ledger.Txn(d, k, q, pk) for d, k, q, pk in rows]
+    counts = [t.on for t in txns if t.kind == "count"]
+    session.execute(update(StockBalance).where(
+        StockBalance.facility_id == facility_id, StockBalance.product == product).values(
+        balance=ledger.balance(txns) or 0, last_count_on=max(counts) if counts else None,
+        last_on=max(t.on for t in txns)))
+
+
+def apply_lines(session: Session, actor: Actor | None, facility_id: int, lines: Sequence[Line],
+                source: str, today: date, params: StockParams,
+                message_pk: int | None = None) -> list[dict[str, Any]]:
+    """Insert transactions of one facility and keep balances, months and reports current.
+
+    Products must be distinct within `lines`. Returns the inserted rows (dicts)."""
+    products = [ln.product for ln in lines]
+    current = {b.product: b for b in session.scalars(
+        select(StockBalance).where(StockBalance.facility_id == facility_id,
+                                   StockBalance.product.in_(products)))} if any(
+        ln.kind == "count" for ln in lines) else None
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    backdated: list[str] = []
+    for ln in lines:
+        book = disc = None
+        if ln.kind == "count":
+            assert current is not None
+            cur = current.get(ln.product)
+            book = _book_balance(session, facility_id, ln.product, ln.on, cur)
+            disc = ln.quantity - book
+            if cur is not None and ln.on < cur.last_on:
+                backdated.append(ln.product)
+        rows.append({"id": ln.id, "facility_id": facility_id, "product": ln.product,
+                     "kind": ln.kind, "quantity": ln.quantity, "reason": ln.reason,
+                     "occurred_on": ln.on, "book_balance": book, "discrepancy": disc,
+                     "source": source, "message_pk": message_pk, "note": ln.note,
+                     "created_at": now, "created_by": actor.user_id if actor else None})
+    session.execute(insert(StockTransaction), rows)
+
+    # Running balance: a movement adds unless it predates the last count; a count sets it.
+    moves = [r for r in rows if r["kind"] != "count"]
+    if moves:
+        stmt = _insert(session, StockBalance).values([
+            {"facility_id": facility_id, "product": r["product"],
+             "balance": ledger.MOVEMENTS[r["kind"]] * r["quantity"], "last_count_on": None,
+             "last_on": r["occurred_on"]} for r in moves])
+        ex = stmt.excluded
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["facility_id", "product"],
+            set_={"balance": case(
+                (or_(StockBalance.last_count_on.is_(None),
+                     ex.last_on >= StockBalance.last_count_on),
+                 StockBalance.balance + ex.balance), else_=StockBalance.balance),
+                  "last_on": case((ex.last_on > StockBalance.last_on, ex.last_on),
+                                  else_=StockBalance.last_on)})
+        session.execute(stmt)
+    counts = [r for r in rows if r["kind"] == "count" and r["product"] not in backdated]
+    if counts:
+        stmt = _insert(session, StockBalance).values([
+            {"facility_id": facility_id, "product": r["product"], "balance": r["quantity"],
+             "last_count_on": r["occurred_on"], "last_on": r["occurred_on"]} for r in counts])
+        ex = stmt.excluded
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["facility_id", "product"],
+            set_={"balance": ex.balance, "last_count_on": ex.last_count_on,
+                  "last_on": ex.last_on})
+        session.execute(stmt)
+    for product in backdated:
+        _recompute_balance(session, facility_id, product)
+
+    # Monthly movements (AMC) and the monthly report (completeness, timeliness).
+    months: dict[tuple[str, int], dict[str, Any]] = {}
+    for r in moves:
+        key = (r["product"], ledger.period_of(r["occurred_on"]))
+        m = months.setdefault(key, {"facility_id": facility_id, "product": key[0],
+                                    "period": key[1], "received": 0, "issued": 0, "used": 0,
+                                    "lost": 0, "used_reports": 0})
+        m[_MONTH_FIELD[r["kind"]]] += r["quantity"]
+        m["used_reports"] += int(r["kind"] == "consumption")
+    if months:
+        stmt = _insert(session, StockMonth).values(list(months.values()))
+        ex = stmt.excluded
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["facility_id", "product", "period"],
+            set_={c: getattr(StockMonth, c) + getattr(ex, c)
+                  for c in ("received", "issued", "used", "lost", "used_reports")})
+        session.execute(stmt)
+    periods = sorted({ledger.report_period(r["occurred_on"], params.due_day) for r in rows})
+    stmt = _insert(session, StockReport).values([
+        {"facility_id": facility_id, "period": p, "first_received_on": today,
+         "on_time": ledger.is_on_time(p, today, params.due_day), "submissions": 1}
+        for p in periods])
+    ex = stmt.excluded
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["facility_id", "period"],
+        set_={"first_received_on": case(
+            (ex.first_received_on < StockReport.first_received_on, ex.first_received_on),
+            else_=StockReport.first_received_on),
+              "on_time": or_(StockReport.on_time, ex.on_time),
+              "submissions": StockReport.submissions + 1})
+    session.execute(stmt)
+    return rows
+
+
+# --------------------------------------------------------------------------- transactions
+
+@dataclass
+class Recorded:
+    """The outcome of recording a transaction: the row and whether this call created it."""
+
+    transaction: StockTransaction
+    created: bool
+
+
+def record_transaction(session: Session, actor: Actor, data: TransactionCreate, today: date,
+                       source: str = "api") -> Recorded:
+    """Record one stock transaction (idempotent on `data.id`), audited."""
+    require_write(actor)
+    if data.id is not None:
+        existing = session.scalar(select(StockTransaction).where(StockTransaction.id == data.id))
+        if existing is not None:
+            return _replayed(session, actor, existing)
+    params = load_stock_params(session)
+    facility = facility_for_write(session, actor, data.facility)
+    product = data.product.strip().upper()
+    if product not in params.codes:
+        raise invalid("product", "product_unknown", "Produit inconnu : {p} ; codes valides : {v}",
+                      "Unknown product: {p}; valid codes: {v}", p=data.product,
+                      v=", ".join(params.codes))
+    if data.kind not in ledger.KINDS:
+        raise invalid("kind", "kind_unknown", "Type de mouvement inconnu : {k} ; valides : {v}",
+                      "Unknown transaction kind: {k}; valid: {v}", k=data.kind,
+                      v=", ".join(ledger.KINDS))
+    reason = None
+    if data.kind == "loss":
+        reason = data.reason or "other"
+        if reason not in ledger.LOSS_REASONS:
+            raise invalid("reason", "reason_unknown", "Motif de perte inconnu : {r} ; valides : "
+                          "{v}", "Unknown loss reason: {r}; valid: {v}", r=reason,
+                          v=", ".join(ledger.LOSS_REASONS))
+    elif data.reason:
+        raise invalid("reason", "reason_not_loss", "Un motif ne s'indique que pour une perte",
+                      "A reason is only given for a loss")
+    if data.date > today:
+        raise invalid("date", "date_future", "La date ({d}) est dans le futur",
+                      "The date ({d}) is in the future", d=data.date.isoformat())
+    if data.date.year < today.year - 5:
+        raise invalid("date", "date_too_old", "La date ({d}) est trop ancienne (plus de 5 ans)",
+                      "The date ({d}) is too old (more than 5 years)", d=data.date.isoformat())
+    line = Line(product, data.kind, data.quantity, reason, data.date, data.id or uuid.uuid4(),
+                data.note or None)
+    try:
+        with session.begin_nested():
+            apply_lines(session, actor, facility.id, [line], source, today, params)
+    except IntegrityError:
+        # A concurrent retry with the same id won the race: answer with its record.
+        again = session.scalar(select(StockTransaction).where(StockTransaction.id == line.id))
+        if again is None:
+            raise
+        return _replayed(session, actor, again)
+    txn = session.scalar(select(StockTransaction).where(StockTransaction.id == line.id))
+    assert txn is not None
+    audit(session, actor, "create", "stock_transaction", str(txn.id),
+          {"facility": facility.code, "product": product, "kind": data.kind,
+           "quantity": data.quantity, "date": data.date.isoformat(), "source": source})
+    return Recorded(txn, True)
+
+
+def _replayed(session: Session, actor: Actor, txn: StockTransaction) -> Recorded:
+    unit = session.get(OrgUnit, txn.facility_id)
+    if unit is None or not actor.covers(unit.path):
+        raise DomainError("id_taken", Message("Cet identifiant est déjà utilisé",
+                                              "This id is already used"), field="id")
+    return Recorded(txn, False)
+
+
+# --------------------------------------------------------------------------- reporters
+
+def require_manage(actor: Actor) -> None:
+    """Refuse (403) a role that may not manage reporters or settings."""
+    if actor.role not in REPORTERS_MANAGE:
+        raise Forbidden("role_forbidden", Message(
+            "Votre rôle ({role}) ne permet pas de gérer les rapporteurs SMS",
+            "Your role ({role}) may not manage SMS reporters", {"role": actor.role}))
+
+
+def add_reporter(session: Session, actor: Actor, data: ReporterCreate) -> StockReporter:
+    """Register a phone as the SMS stock reporter of a facility in the actor's subtree."""
+    require_manage(actor)
+    phone = normalise_phone(data.phone, "phone")
+    facility = facility_for_write(session, actor, data.facility)
+    if session.scalar(select(StockReporter.id).where(StockReporter.phone == phone)) is not None:
+        raise DomainError("phone_taken", Message(
+            "Ce numéro est déjà enregistré comme rapporteur : {p}",
+            "This number is already a reporter: {p}", {"p": phone}), field="phone")
+    now = utcnow()
+    rep = StockReporter(phone=phone, facility_id=facility.id, name=data.name,
+                        language=data.language, active=True, created_at=now, updated_at=now)
+    session.add(rep)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise DomainError("phone_taken", Message(
+            "Ce numéro est déjà enregistré comme rapporteur : {p}",
+            "This number is already a reporter: {p}", {"p": phone}), field="phone") from None
+    _REPORTERS.clear()
+    audit(session, actor, "create", "stock_reporter", str(rep.id),
+          {"phone": phone, "facility": facility.code, "language": data.language})
+    return rep
+
+
+def reporter_for_write(session: Session, actor: Actor, reporter_id: int) -> StockReporter:
+    """Return a reporter of a facility in the actor's subtree, or raise 404."""
+    require_manage(actor)
+    row = session.execute(select(StockReporter, OrgUnit.path).join(
+        OrgUnit, OrgUnit.id == StockReporter.facility_id).where(
+        StockReporter.id == reporter_id)).first()
+    if row is None or not actor.covers(row[1]):
+        raise NotFound("reporter_not_found", Message("Rapporteur introuvable",
+                                                     "Reporter not found"))
+    return row[0]
+
+
+def update_reporter(session: Session, actor: Actor, reporter_id: int,
+                    data: ReporterUpdate) -> StockReporter:
+    """Change a reporter's facility, name, language or active flag; audited before/after."""
+    rep = reporter_for_write(session, actor, reporter_id)
+    before: dict[str, Any] = {}
+    if data.facility is not None:
+        facility = facility_for_write(session, actor, data.facility)
+        if facility.id != rep.facility_id:
+            before["facility_id"] = rep.facility_id
+            rep.facility_id = facility.id
+    for key in ("name", "language", "active"):
+        value = getattr(data, key)
+        if value is not None and value != getattr(rep, key):
+            before[key] = getattr(rep, key)
+            setattr(rep, key, value)
+    rep.updated_at = utcnow()
+    _REPORTERS.clear()
+    audit(session, actor, "update", "stock_reporter", str(rep.id), {"before": before})
+    return rep
+
+
+def set_setting(session: Session, actor: Actor | None, key: str, value: str) -> StockParams:
+    """Store one stock setting after checking it parses; return the parameters in force."""
+    if actor is not None and actor.role != "admin":
+        raise Forbidden("role_forbidden", Message(
+            "Seul un administrateur peut changer les paramètres de stock",
+            "Only an administrator may change stock settings"))
+    current = {k: v for k, v in session.execute(select(StockSetting.key, StockSetting.value))}
+    current[key] = value
+    params = params_from(current)
+    row = session.get(StockSetting, key)
+    before = row.value if row else None
+    if row is None:
+        session.add(StockSetting(key=key, value=value))
+    else:
+        row.value = value
+    audit(session, actor, "update", "stock_setting", key, {"before": before, "after": value})
+    _PARAMS.clear()
+    return params
+
+
+
+# --------------------------------------------------------------------------- webhook
+
+@dataclass(frozen=True)
+class Inbound:
+    """What krc reads from a RapidPro webhook payload (interop.md §2)."""
+
+    key: str
+    text: str | None
+    phone: str | None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The webhook answer and whether it is the stored answer of an earlier call."""
+
+    status: str
+    reply: str
+    replay: bool = False
+
+
+def _get(obj: Any, *keys: str) -> Any:
+    for k in keys:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(k)
+    return obj
+
+
+def read_payload(raw: bytes, today: date) -> tuple[Any, Inbound]:
+    """Return the decoded payload and its key, text and phone (both RapidPro shapes).
+
+    Key: `input.uuid` when present, else `run.uuid` + the node of the `report` result (or
+    the last path node); the default shape has neither, so its key is the SHA-256 of the
+    body and the day (a retry the same day is a replay; the same text on another day is a
+    new report)."""
+    try:
+        payload = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        payload = None
+    digest = hashlib.sha256(raw).hexdigest()
+    if not isinstance(payload, dict):
+        return payload, Inbound(f"raw:{digest}:{today.isoformat()}", None, None)
+    text = None
+    inp = payload.get("input")
+    if isinstance(inp, dict) and isinstance(inp.get("text"), str):
+        text = inp["text"]
+    if text is None:
+        value = _get(payload, "results", "report", "value")
+        if isinstance(value, str | int | float):
+            text = str(value)
+    key = None
+    if isinstance(inp, dict) and inp.get("uuid"):
+        key = f"input:{inp['uuid']}"
+    elif _get(payload, "run", "uuid"):
+        node = _get(payload, "results", "report", "node_uuid")
+        path = payload.get("path")
+        if not node and isinstance(path, list) and path and isinstance(path[-1], dict):
+            node = path[-1].get("node_uuid")
+        key = f"run:{_get(payload, 'run', 'uuid')}:{node or _get(payload, 'flow', 'uuid')}"
+    if key is None:
+        key = f"body:{digest}:{today.isoformat()}"
+    phone = None
+    urn = inp.get("urn") if isinstance(inp, dict) else None
+    if isinstance(urn, dict) and urn.get("scheme") == "tel" and urn.get("path"):
+        phone = str(urn["path"])
+    elif isinstance(urn, str) and urn.startswith("tel:"):
+        phone = urn[4:]
+    if phone is None:
+        curn = _get(payload, "contact", "urn")
+        if isinstance(curn, str) and curn.startswith("tel:"):
+            phone = curn[4:]
+    return payload, Inbound(key[:200], text, phone)
+
+
+class _Refusal(Exception):
+    """A report refused with a reply to the sender (status error)."""
+
+    def __init__(self, code: str, reply: str) -> None:
+        super().__init__(code)
+        self.code = code
+        self.reply = reply
+
+
+_NO_TEXT = ("Message vide ou absent : envoyez par ex. STK BCG 20 PENTA 30",
+            "Empty or missing message: send e.g. STK BCG 20 PENTA 30")
+
+
+REPORTER_TTL = 10.0  # seconds the webhook trusts a phone → reporter lookup
+_REPORTERS: dict[tuple[str, str], tuple[tuple[int, int, str, str, str, bool], float]] = {}
+
+
+def _reporter(session: Session, phone: str | None) -> tuple[int, int, str, str, str, bool]:
+    """Return (reporter id, facility id, facility path, facility name, language, active),
+    cached per process for REPORTER_TTL seconds (reporter changes clear the cache of their
+    own process; other workers see them within the TTL)."""
+    if not phone:
+        raise _Refusal("phone_missing", "Numéro de l'expéditeur absent du message")
+    try:
+        e164 = normalise_phone(phone, "phone")
+    except DomainError:
+        raise _Refusal("phone_invalid", f"Numéro invalide : {phone[:20]}") from None
+    conn = session.connection()
+    key = (str(conn.engine.url), e164)
+    now = time.monotonic()
+    hit = _REPORTERS.get(key)
+    if hit is not None and hit[1] > now:
+        return hit[0]
+    row = conn.execute(
+        select(StockReporter.id, StockReporter.facility_id, OrgUnit.path, OrgUnit.name,
+               StockReporter.language, StockReporter.active)
+        .join(OrgUnit, OrgUnit.id == StockReporter.facility_id)
+        .where(StockReporter.phone == e164)).first()
+    if row is None:
+        raise _Refusal("phone_unknown", f"Numéro non enregistré : {e164}. Demandez à votre "
+                       "district de vous inscrire comme rapporteur de stock.")
+    found = (row[0], row[1], row[2], row[3], row[4], row[5])
+    if len(_REPORTERS) > 100_000:
+        _REPORTERS.clear()
+    _REPORTERS[key] = (found, now + REPORTER_TTL)
+    return found
+
+
+RESET_HOOKS.append(_REPORTERS.clear)
+
+
+class NeedsTransaction(Exception):
+    """The call must be rerun inside a transaction (a crashed message to reprocess)."""
+
+
+PARAMS_TTL = 10.0  # seconds the webhook trusts its copy of the stock settings
+_PARAMS: dict[str, tuple[StockParams, float]] = {}
+
+
+def webhook_params(session: Session) -> StockParams:
+    """Return the stock settings, cached per database for PARAMS_TTL seconds (the webhook's
+    hot path; `set_setting` clears the cache of its own process)."""
+    key = str(session.connection().engine.url)
+    now = time.monotonic()
+    hit = _PARAMS.get(key)
+    if hit is not None and hit[1] > now:
+        return hit[0]
+    params = load_stock_params(session)
+    _PARAMS[key] = (params, now + PARAMS_TTL)
+    return params
+
+
+RESET_HOOKS.append(_PARAMS.clear)
+
+
+def receive_report(session: Session, actor: Actor, raw: bytes, today: date,
+                   now: datetime | None = None, single_statements: bool = False) -> Answer:
+    """Apply one RapidPro stock report webhook call, all-or-nothing and idempotent.
+
+    The raw body is always stored in `stock_message` under its idempotency key; a replay
+    returns the stored answer and applies nothing (reference §4, interop.md §2). On
+    PostgreSQL a valid report is stored and applied in one statement (data-modifying CTEs
+    that all hang on the message insert, so a replay inserts nothing anywhere).
+    `single_statements=True` (an autocommit connection) raises NeedsTransaction when the
+    call needs several writes (reprocessing a crashed message)."""
+    if actor.role not in WEBHOOK_ROLES:
+        raise Forbidden("role_forbidden", Message(
+            "Seul un compte d'intégration peut envoyer des rapports SMS",
+            "Only an integration account may submit SMS reports"))
+    now = now or utcnow()
+    _payload, inbound = read_payload(raw, today)
+    params = webhook_params(session)
+    reporter_id = facility_id = None
+    status, code, reply = "ok", None, ""
+    report: sms.StockReport | None = None
+    facility_name = ""
+    try:
+        rid, fid, fpath, facility_name, language, active = _reporter(session, inbound.phone)
+        reporter_id, facility_id = rid, fid
+        lang = sms.sms_language(language)
+        if not active:
+            raise _Refusal("reporter_inactive", (
+                "This number is no longer an active reporter; contact your district"
+                if lang == "en" else
+                "Ce numéro n'est plus rapporteur actif ; contactez votre district"))
+        if not actor.covers(fpath):
+            raise _Refusal("out_of_scope", (
+                f"{facility_name} is outside this integration's area" if lang == "en" else
+                f"{facility_name} est hors de la zone de cette intégration"))
+        if not inbound.text or not inbound.text.strip():
+            raise _Refusal("sms_empty", _NO_TEXT[1] if lang == "en" else _NO_TEXT[0])
+        try:
+            report = sms.parse(inbound.text, params.codes)
+        except sms.ReportError as exc:
+            raise _Refusal(exc.code, exc.text(lang)) from None
+        reply = sms.confirmation(report, facility_name, lang)
+    except _Refusal as refusal:
+        status, code, reply, report = "error", refusal.code, refusal.reply, None
+    message = {
+        "key": inbound.key, "received_at": now, "payload": raw.decode("utf-8", "replace"),
+        "text": (inbound.text or "")[:1600] or None, "phone": (inbound.phone or "")[:40] or None,
+        "reporter_id": reporter_id, "facility_id": facility_id, "status": status,
+        "error_code": code, "reply": reply[:1000], "lines": len(report.lines) if report else 0,
+        "user_id": actor.user_id}
+    lines = [] if report is None else [
+        Line(c, report.kind, q, report.reason, today,
+             uuid.uuid5(SMS_NAMESPACE, f"{inbound.key}/{c}")) for c, q in report.lines]
+    conn = session.connection()
+    if report is not None and facility_id is not None and is_postgres(session):
+        stored = _apply_sms_pg(session, actor, message, report, lines, facility_id, today,
+                               params, now)
+    else:
+        stored = conn.execute(
+            _insert(session, StockMessage).values(**message)
+            .on_conflict_do_nothing(index_elements=["key"]).returning(StockMessage.pk)
+        ).scalar()
+        if stored is not None and report is not None and facility_id is not None:
+            _apply_sms(session, actor, stored, inbound.key, report, lines, facility_id, today,
+                       params, now)
+    if stored is not None:
+        return Answer(status, reply)
+    # A replay: the stored answer, nothing applied again.
+    prev = conn.execute(select(StockMessage.pk, StockMessage.status, StockMessage.reply)
+                        .where(StockMessage.key == inbound.key).with_for_update()).one()
+    if prev.status != "failed":
+        return Answer(prev.status, prev.reply, replay=True)
+    # An earlier attempt crashed (its raw body was kept): process it now.
+    if single_statements:
+        raise NeedsTransaction()
+    conn.execute(update(StockMessage).where(StockMessage.pk == prev.pk).values(
+        {k: v for k, v in message.items() if k not in ("key", "payload", "received_at")}))
+    if report is not None and facility_id is not None:
+        _apply_sms(session, actor, prev.pk, inbound.key, report, lines, facility_id, today,
+                   params, now)
+    return Answer(status, reply)
+
+
+def _apply_sms(session: Session, actor: Actor, message_pk: int, key: str,
+               report: sms.StockReport, lines: list[Line], facility_id: int, today: date,
+               params: StockParams, now: datetime) -> None:
+    """Apply a parsed SMS report through the general path (SQLite, reprocessing)."""
+    apply_lines(session, actor, facility_id, lines, "sms", today, params, message_pk)
+    audit(session, actor, "create", "stock_message", str(message_pk),
+          {"key": key, "facility_id": facility_id, "kind": report.kind,
+           "lines": [list(x) for x in report.lines]}, at=now)
+
+
+_SMS_PG = """
+WITH m AS (
+  INSERT INTO stock_message (key, received_at, payload, text, phone, reporter_id, facility_id,
+                             status, error_code, reply, lines, user_id)
+  VALUES (:key, :received_at, :payload, :text, :phone, :reporter_id, :facility_id, :status,
+          :error_code, :reply, :lines, :user_id)
+  ON CONFLICT (key) DO NOTHING RETURNING pk
+), l AS (
+  SELECT u.product, u.qty, u.delta, u.tid, u.ord
+  FROM unnest(CAST(:products AS varchar[]), CAST(:qtys AS integer[]),
+              CAST(:deltas AS integer[]), CAST(:ids AS uuid[]))
+       WITH ORDINALITY AS u(product, qty, delta, tid, ord)
+), cur AS (
+  SELECT l.product, COALESCE(b.balance, 0) AS book
+  FROM l LEFT JOIN stock_balance b ON b.facility_id = :facility_id AND b.product = l.product
+), t AS (
+  INSERT INTO stock_transaction (id, facility_id, product, kind, quantity, reason, occurred_on,
+                                 book_balance, discrepancy, source, message_pk, note,
+                                 created_at, created_by)
+  SELECT l.tid, :facility_id, l.product, :kind, l.qty, :reason, :on,
+         CASE WHEN :is_count THEN cur.book END, CASE WHEN :is_count THEN l.qty - cur.book END,
+         'sms', m.pk, NULL, :received_at, :user_id
+  FROM m CROSS JOIN l JOIN cur ON cur.product = l.product ORDER BY l.ord
+), b AS (
+  INSERT INTO stock_balance (facility_id, product, balance, last_count_on, last_on)
+  SELECT :facility_id, l.product, l.delta, CASE WHEN :is_count THEN CAST(:on AS date) END,
+         :on
+  FROM m CROSS JOIN l
+  ON CONFLICT (facility_id, product) DO UPDATE SET
+    balance = CASE WHEN :is_count THEN EXCLUDED.balance
+                   WHEN stock_balance.last_count_on IS NULL
+                        OR EXCLUDED.last_on >= stock_balance.last_count_on
+                   THEN stock_balance.balance + EXCLUDED.balance
+                   ELSE stock_balance.balance END,
+    last_count_on = CASE WHEN :is_count THEN EXCLUDED.last_count_on
+                         ELSE stock_balance.last_count_on END,
+    last_on = GREATEST(stock_balance.last_on, EXCLUDED.last_on)
+), mo AS (
+  INSERT INTO stock_month (facility_id, product, period, received, issued, used, lost,
+                           used_reports)
+  SELECT :facility_id, l.product, :period,
+         CASE WHEN :kind = 'receipt' THEN l.qty ELSE 0 END, 0,
+         CASE WHEN :kind = 'consumption' THEN l.qty ELSE 0 END,
+         CASE WHEN :kind = 'loss' THEN l.qty ELSE 0 END,
+         CASE WHEN :kind = 'consumption' THEN 1 ELSE 0 END
+  FROM m CROSS JOIN l WHERE NOT :is_count
+  ON CONFLICT (facility_id, product, period) DO UPDATE SET
+    received = stock_month.received + EXCLUDED.received,
+    used = stock_month.used + EXCLUDED.used, lost = stock_month.lost + EXCLUDED.lost,
+    used_reports = stock_month.used_reports + EXCLUDED.used_reports
+), r AS (
+  INSERT INTO stock_report (facility_id, period, first_received_on, on_time, submissions)
+  SELECT :facility_id, :report_period, :on, :on_time, 1 FROM m
+  ON CONFLICT (facility_id, period) DO UPDATE SET
+    first_received_on = LEAST(stock_report.first_received_on, EXCLUDED.first_received_on),
+    on_time = stock_report.on_time OR EXCLUDED.on_time,
+    submissions = stock_report.submissions + 1
+), a AS (
+  INSERT INTO audit_event (at, user_id, username, action, entity, entity_id, detail)
+  SELECT :received_at, :user_id, :username, 'create', 'stock_message', CAST(m.pk AS varchar),
+         CAST(:detail AS json)
+  FROM m
+)
+SELECT pk FROM m
+"""
+_SMS_PG_STATEMENT = text(_SMS_PG)
+
+
+def _apply_sms_pg(session: Session, actor: Actor, message: dict[str, Any],
+                  report: sms.StockReport, lines: list[Line], facility_id: int, today: date,
+                  params: StockParams, now: datetime) -> int | None:
+    """Store the message and apply its report in one PostgreSQL statement; return the
+    message pk, or None when the key already exists (a replay: nothing was written).
+
+    SMS reports are dated the day received and no transaction may be dated after today, so
+    no later transaction exists on these lines (the general path handles backdating)."""
+    is_count = report.kind == "count"
+    sign = ledger.MOVEMENTS.get(report.kind, 0)
+    period = ledger.report_period(today, params.due_day)
+    detail = {"key": message["key"], "facility_id": facility_id, "kind": report.kind,
+              "lines": [list(x) for x in report.lines]}
+    pk = session.connection().execute(_SMS_PG_STATEMENT, {
+        **message, "products": [ln.product for ln in lines],
+        "qtys": [ln.quantity for ln in lines],
+        "deltas": [ln.quantity if is_count else sign * ln.quantity for ln in lines],
+        "ids": [ln.id for ln in lines], "kind": report.kind, "reason": report.reason,
+        "on": today, "is_count": is_count, "period": ledger.period_of(today),
+        "report_period": period, "on_time": ledger.is_on_time(period, today, params.due_day),
+        "username": actor.username, "detail": json.dumps(detail)}).scalar()
+    return int(pk) if pk is not None else None
+
+
+def record_failure(session: Session, actor: Actor | None, raw: bytes, today: date,
+                   error: str) -> None:
+    """Keep the raw body of a webhook call that crashed (status failed, retried on replay)."""
+    _payload, inbound = read_payload(raw, today)
+    session.execute(
+        _insert(session, StockMessage).values(
+            key=inbound.key, received_at=utcnow(), payload=raw.decode("utf-8", "replace"),
+            text=(inbound.text or "")[:1600] or None, phone=(inbound.phone or "")[:40] or None,
+            status="failed", error_code="internal_error", reply=error[:1000], lines=0,
+            user_id=actor.user_id if actor else None)
+        .on_conflict_do_nothing(index_elements=["key"]))

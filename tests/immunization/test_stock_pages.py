@@ -1,0 +1,87 @@
+"""Stock pages: facility card with the transaction form, district table, completeness,
+French by default and English switchable (both databases)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.conftest import PASSWORD, World
+
+
+def signed_in(client: TestClient, username: str) -> str:
+    r = client.post("/login", data={"username": username, "password": PASSWORD},
+                    follow_redirects=False)
+    assert r.status_code == 303, r.text
+    page = client.get("/stock")
+    m = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert m
+    return m.group(1)
+
+
+def record(client: TestClient, csrf: str, **over: str) -> Any:
+    body = {"csrf_token": csrf, "id": str(uuid.uuid4()), "facility": "ML0207-C01",
+            "product": "PENTA", "kind": "receipt", "quantity": "200", "date": "2026-03-01",
+            "reason": "", "note": ""}
+    body.update(over)
+    return client.post("/stock/transactions", data=body)
+
+
+def test_facility_page_and_form(client: TestClient, world: World) -> None:
+    assert client.get("/stock", follow_redirects=False).status_code == 303  # to /login
+    csrf = signed_in(client, "vacc_kati")
+    page = client.get("/stock")
+    assert page.status_code == 200
+    assert "Stocks de vaccins — CSCom Kati Central" in page.text
+    assert "Aucun mouvement de stock enregistré." in page.text
+    assert 'href="/static/stock.css"' in page.text
+    r = record(client, csrf)
+    assert r.status_code == 200, r.text
+    assert "Mouvement enregistré : Réception PENTA 200" in r.text
+    r = record(client, csrf, kind="count", quantity="190", date="2026-03-10")
+    assert "Écart avec le solde théorique : -10 doses." in r.text
+    r = record(client, csrf, product="PENTO")
+    assert r.status_code == 422
+    assert "Produit inconnu : PENTO" in r.text
+    r = record(client, csrf, quantity="-4")
+    assert r.status_code == 422
+    r = record(client, "bad-token")
+    assert r.status_code == 422 and "CSRF" in r.text
+    card = client.get("/stock", params={"product": "PENTA"})
+    assert "Fiche de stock PENTA" in card.text and "Inventaire physique" in card.text
+    en = client.get("/stock", params={"product": "PENTA", "lang": "en"})
+    assert "Vaccine stock — CSCom Kati Central" in en.text
+    assert "PENTA stock card" in en.text and "Physical count" in en.text
+    assert "Record a transaction" in en.text
+
+
+def test_district_table_and_scope(client: TestClient, world: World) -> None:
+    csrf = signed_in(client, "vacc_kati")
+    record(client, csrf)
+    client.post("/logout", data={"csrf_token": csrf})
+    signed_in(client, "kati")
+    page = client.get("/stock")
+    assert page.status_code == 200
+    assert "Situation des stocks — Kati" in page.text
+    assert 'href="/stock?facility=ML0207-C01&amp;product=PENTA"' in page.text
+    assert "CSCom Diago" in page.text and "Rapport manquant" in page.text
+    assert client.get("/stock", params={"org_unit": "ML0501"}).status_code == 403
+    assert client.get("/stock", params={"facility": "ML0207-C01"}).status_code == 200
+    comp = client.get("/stock/completeness", params={"period": "202602"})
+    assert comp.status_code == 200 and "Promptitude" in comp.text
+    assert "Manquant" in comp.text
+    assert client.get("/stock/completeness", params={"period": "2026"}).status_code == 422
+
+
+def test_national_view_by_district(client: TestClient, world: World) -> None:
+    signed_in(client, "partner")
+    page = client.get("/stock")
+    assert page.status_code == 200
+    assert 'href="/stock?org_unit=ML0207' in page.text
+    assert "Enregistrer un mouvement" not in client.get(
+        "/stock", params={"facility": "ML0207-C01"}).text
+    comp = client.get("/stock/completeness", params={"lang": "en"})
+    assert "Timeliness" in comp.text and "Health district" in comp.text
