@@ -77,7 +77,10 @@ class VaccinationCreate(BaseModel):
     date: dt.date
     facility: str = Field(min_length=1)
     strategy: str = "fixed"
-    session: str | None = Field(default=None, max_length=64)
+    session: str | None = Field(
+        default=None, max_length=64,
+        description="id (UUID) of the outreach session the dose is given at: same date and "
+                    "facility, not cancelled; the dose takes the session's strategy")
     lot: str | None = Field(default=None, max_length=40)
 
 
@@ -91,7 +94,8 @@ class VaccinationUpdate(BaseModel):
     date: dt.date | None = None
     facility: str | None = None
     strategy: str | None = None
-    session: str | None = None
+    session: str | None = Field(default=None, max_length=64,
+                                description="outreach session id; empty string unlinks")
     lot: str | None = None
     reason: str = Field(min_length=1, max_length=200, description="why the correction is made")
 

@@ -406,6 +406,17 @@ def vaccination_for_write(session: Session, actor: Actor, vaccination_id: uuid.U
     return v, child
 
 
+def _session_link(session: Session, actor: Actor, ref: str | None, given_on: date,
+                  facility: OrgUnit, strategy: str, explicit: bool) -> tuple[str | None, str]:
+    """Return the (session id, strategy) a dose is stored with: a dose recorded at an
+    outreach session links to it (reference/immunization.md §3), checked by
+    outreach.services.link_dose; without a session, the given strategy."""
+    if not ref:
+        return None, strategy
+    from krc.immunization.outreach.services import link_dose
+    return link_dose(session, actor, ref, given_on, facility, strategy if explicit else None)
+
+
 @dataclass
 class Recorded:
     """The outcome of recording a dose: the row and whether this call created it."""
@@ -429,12 +440,14 @@ def record_dose(session: Session, actor: Actor, child_id: uuid.UUID, data: Vacci
             return Recorded(mine, child, False)
     facility = _check_dose(session, actor, child, vaccine, data.dose, data.date, data.facility,
                            data.strategy, today, params, rows)
+    session_ref, strategy = _session_link(session, actor, data.session, data.date, facility,
+                                          data.strategy, "strategy" in data.model_fields_set)
     before = views_of(rows, place.residence_path)
     now = utcnow()
     v = Vaccination(id=data.id or uuid.uuid4(), child_pk=child.pk, vaccine=vaccine,
                     dose=data.dose, given_on=data.date, facility_id=facility.id,
                     residence_id=child.facility_id,
-                    strategy=data.strategy, session=data.session, lot=data.lot, valid=True,
+                    strategy=strategy, session=session_ref, lot=data.lot, valid=True,
                     deleted=False, created_at=now, updated_at=now, created_by=actor.user_id)
     try:
         with session.begin_nested():  # savepoint first, then the INSERT (see register_child)
@@ -481,10 +494,11 @@ def correct_dose(session: Session, actor: Actor, vaccination_id: uuid.UUID,
     before = {"vaccine": v.vaccine, "dose": v.dose, "date": v.given_on.isoformat(),
               "facility": facility_unit.code, "strategy": v.strategy, "session": v.session,
               "lot": v.lot}
+    ref = v.session if data.session is None else (data.session or None)
+    v.session, strategy = _session_link(session, actor, ref, given_on, facility, strategy,
+                                        data.strategy is not None)
     v.vaccine, v.dose, v.given_on = vaccine, dose_n, given_on
     v.facility_id, v.strategy = facility.id, strategy
-    if data.session is not None:
-        v.session = data.session or None
     if data.lot is not None:
         v.lot = data.lot or None
     v.updated_at = utcnow()
