@@ -27,17 +27,11 @@ from krc.immunization.schemas import (
 )
 from krc.results.periods import parse_period
 from krc.web.deps import get_db, require_actor, today
-from krc.web.problems import language_of
+from krc.web.problems import PROBLEM, REFUSALS, language_of
+from krc.web.responses import FastJSONResponse
 
 router = APIRouter(tags=["immunization"])
 
-PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
-REFUSALS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Not authenticated", **PROBLEM},
-    403: {"description": "Role or scope forbids it", **PROBLEM},
-    404: {"description": "Not found or outside the caller's scope", **PROBLEM},
-    422: {"description": "Invalid input, field-level messages", **PROBLEM},
-}
 
 
 @router.post("/children", status_code=201, response_model=ChildRead,
@@ -77,11 +71,12 @@ def get_child(child_id: uuid.UUID, request: Request, on: date | None = None,
     with db.session() as s:
         child = queries.child_for_read(s, actor, child_id)
         params = load_params(s)
+        recorded = queries.vaccinations_of(s, child)
         return {
             "child": queries.child_dict(s, child),
-            "vaccinations": [queries.vaccination_dict(s, v, child.id, lang)
-                             for v in queries.vaccinations_of(s, child)],
-            "schedule": queries.schedule_of(s, child, on or today(request), params, lang),
+            "vaccinations": [queries.vaccination_dict(s, v, child.id, lang) for v in recorded],
+            "schedule": queries.schedule_of(s, child, on or today(request), params, lang,
+                                            recorded),
         }
 
 
@@ -187,11 +182,12 @@ def _thresholds(variant: str) -> RedRecThresholds:
     return WHO_APP_THRESHOLDS if variant == "who_app" else RedRecThresholds()
 
 
-@router.get("/immunization/coverage", responses=REFUSALS)
+@router.get("/immunization/coverage", responses=REFUSALS, response_model=None,
+            response_class=FastJSONResponse)
 def coverage(request: Request, org_unit: str, period: str, level: int | None = Query(None,
              ge=1, le=5), thresholds: str = Query("red_guide", pattern="^(red_guide|who_app)$"),
              monthly: bool = False, actor: Actor = Depends(require_actor),
-             db: Database = Depends(get_db)) -> dict[str, Any]:
+             db: Database = Depends(get_db)) -> FastJSONResponse:
     """Return doses, coverage, dropout, zero-dose, RED/REC and timeliness for a unit/period.
 
     With `level`, one row per descendant at that level (e.g. level=3: every district).
@@ -202,34 +198,38 @@ def coverage(request: Request, org_unit: str, period: str, level: int | None = Q
         unit = unit_in_scope(s, actor, org_unit)
         rows = figures.coverage(s, unit, p, level, load_params(s), _thresholds(thresholds),
                                 monthly=monthly)
-    return {"org_unit": org_unit, "period": p.code, "level": level, "rows": rows}
+    return FastJSONResponse({"org_unit": org_unit, "period": p.code, "level": level,
+                             "rows": rows})
 
 
-@router.get("/immunization/table", responses=REFUSALS)
+@router.get("/immunization/table", responses=REFUSALS, response_model=None,
+            response_class=FastJSONResponse)
 def monthly_table(request: Request, org_unit: str, year: int = Query(..., ge=2000, le=2100),
                   level: int | None = Query(None, ge=1, le=5),
                   actor: Actor = Depends(require_actor), db: Database = Depends(get_db)
-                  ) -> dict[str, Any]:
+                  ) -> FastJSONResponse:
     """Return unit × month × every vaccine-dose doses and cumulative coverage, dropouts and
     zero-dose, read from the aggregates (e.g. level=3: all districts × 12 months)."""
     with db.session(write=False) as s:
         unit = unit_in_scope(s, actor, org_unit)
         rows = figures.monthly_table(s, unit, year, level, load_params(s))
-    return {"org_unit": org_unit, "year": year, "level": level, "rows": rows}
+    return FastJSONResponse({"org_unit": org_unit, "year": year, "level": level, "rows": rows})
 
 
-@router.get("/immunization/defaulters", responses=REFUSALS)
+@router.get("/immunization/defaulters", responses=REFUSALS, response_model=None,
+            response_class=FastJSONResponse)
 def defaulters(request: Request, org_unit: str, on: date | None = None,
                actor: Actor = Depends(require_actor), db: Database = Depends(get_db)
-               ) -> dict[str, Any]:
+               ) -> FastJSONResponse:
     """Return the defaulters (≥ 1 overdue dose) and zero-dose children of a unit, by village."""
     day = on or today(request)
     with db.session() as s:
         unit = unit_in_scope(s, actor, org_unit)
         items = queries.defaulters(s, actor, unit, day, load_params(s), language_of(request))
-    return {"org_unit": {"code": unit.code, "name": unit.name}, "on": day,
-            "count": len(items), "zero_dose": sum(1 for i in items if i["zero_dose"]),
-            "children": items}
+    return FastJSONResponse({"org_unit": {"code": unit.code, "name": unit.name}, "on": day,
+                             "count": len(items),
+                             "zero_dose": sum(1 for i in items if i["zero_dose"]),
+                             "children": items})
 
 
 @router.get("/immunization/priority-districts", responses=REFUSALS)

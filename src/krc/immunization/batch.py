@@ -14,6 +14,7 @@ import numpy as np
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from krc.db import fetch_rows
 from krc.geo.models import DISTRICT, OrgUnit
 from krc.immunization import dose_days
 from krc.immunization.models import Child
@@ -39,14 +40,13 @@ def overdue_children(session: Session, unit: OrgUnit, on: date, params: Schedule
         select(OrgUnit).where(OrgUnit.level == DISTRICT))}
     oldest = add_months(on, -60)
     in_units = Child.facility_id.in_(list(units))
-    # Core rows (no ORM processing): tens of thousands of children per district.
-    children = session.connection().execute(
+    # Plain driver rows (krc.db.fetch_rows): tens of thousands of children per district.
+    children = fetch_rows(session,
         select(Child.pk, Child.id, Child.registry_number, Child.given_name, Child.family_name,
                Child.sex, Child.birth_date, Child.caregiver_name, Child.caregiver_phone,
                Child.facility_id, Child.village_id, Child.dose_days)
         .where(in_units, Child.birth_date > oldest, Child.birth_date <= on,
-               Child.merged_into_pk.is_(None))
-    ).all()
+               Child.merged_into_pk.is_(None)))
     if not children:
         return []
     slots = batch_slots(params)

@@ -215,10 +215,13 @@ def district_code_of(session: Session, child: Child) -> str | None:
 
 
 def schedule_of(session: Session, child: Child, on: date, params: ScheduleParams,
-                lang: str = "fr") -> dict[str, Any]:
-    """Return the child's schedule on a date (reference/immunization.md §1)."""
-    doses = [GivenDose(v.vaccine, v.dose, v.given_on, str(v.pk))
-             for v in vaccinations_of(session, child, include_deleted=False)]
+                lang: str = "fr", recorded: list[Vaccination] | None = None) -> dict[str, Any]:
+    """Return the child's schedule on a date (reference/immunization.md §1).
+
+    `recorded` may pass the child's doses already read (vaccinations_of), saving a query.
+    """
+    rows = recorded if recorded is not None else vaccinations_of(session, child)
+    doses = [GivenDose(v.vaccine, v.dose, v.given_on, str(v.pk)) for v in rows if not v.deleted]
     statuses = evaluate(child.birth_date, doses, on, district_code_of(session, child), params)
     return {
         "child": child.id, "on": on, "defaulter": is_defaulter(statuses),

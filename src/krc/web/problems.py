@@ -12,6 +12,15 @@ from fastapi.responses import JSONResponse
 
 from krc.errors import DomainError, Message
 
+# OpenAPI descriptions of the refusals every JSON route may answer (problem+json).
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Not authenticated", **PROBLEM},
+    403: {"description": "Role or scope forbids it", **PROBLEM},
+    404: {"description": "Not found or outside the caller's scope", **PROBLEM},
+    422: {"description": "Invalid input, field-level messages", **PROBLEM},
+}
+
 # Pydantic error types → (fr, en) messages; {ctx} fields come from the error's ctx.
 PYDANTIC_MESSAGES = {
     "missing": ("Champ obligatoire", "Field required"),
