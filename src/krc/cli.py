@@ -270,6 +270,12 @@ def demo(scale: str = typer.Option("small", help="small (seconds), district or n
         console.print(f"Démo construite : {summary.children} enfants, {summary.doses} doses, "
                       f"{summary.facilities} CSCom, {summary.villages} villages en "
                       f"{summary.seconds:.1f} s")
+        by_part: dict[str, list[str]] = {}
+        for key, value in summary.operations.items():
+            part, _, what = key.partition(": ")
+            by_part.setdefault(part, []).append(f"{what} {value}")
+        for part, items in by_part.items():
+            console.print(f"  {part} : " + ", ".join(items), soft_wrap=True)
         console.print("Identifiants de démonstration (mot de passe commun) :")
         for login in summary.logins:
             console.print(f"  {login.username:<24} {login.password}  {login.role:<10} "

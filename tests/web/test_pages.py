@@ -178,16 +178,21 @@ def test_catalog_translates_every_message_of_the_pages() -> None:
     from babel.messages.pofile import read_po
     from jinja2.ext import babel_extract
 
-    with open(WEB / "locale/en/LC_MESSAGES/messages.po", encoding="utf-8") as f:
-        catalog = read_po(f)
+    translated: set[str] = set()
+    for po in sorted((WEB / "locale/en/LC_MESSAGES").glob("*.po")):  # as i18n merges them
+        with open(po, encoding="utf-8") as f:
+            translated |= {str(m.id) for m in read_po(f) if m.id and m.string}
     used: set[str] = set()
     for path in sorted((WEB / "templates").glob("*.html")):
         with open(path, "rb") as f:
             used |= {m for _, _, m, _ in babel_extract(f, ("_", "gettext"), [], {}) if m}
-    with open(WEB / "views.py", "rb") as f:
-        used |= {m for _, m, _, _ in extract("python", f, keywords={"_": None, "N_": None,
-                                                                    "tr": None}) if m}
-    missing = sorted(m for m in used if not (catalog.get(m) and catalog.get(m).string))
+    sources = [WEB / "views.py", *sorted((WEB.parent / "immunization").glob("*/views.py")),
+               WEB.parent / "messaging" / "views.py"]
+    for source in sources:
+        with open(source, "rb") as f:
+            used |= {m for _, m, _, _ in extract("python", f, keywords={"_": None, "N_": None,
+                                                                        "tr": None}) if m}
+    missing = sorted(m for m in used if m not in translated)
     assert not missing, f"untranslated: {missing}"
 
 
@@ -337,6 +342,34 @@ def test_card_shows_schedule_badges_and_records_doses(client: TestClient,
     assert r.status_code == 422 and "AAAA-MM-JJ" in r.text
     r = client.post(f"/children/{cid}/doses", data=card_form(cid, csrf, csrf_token=""))
     assert r.status_code == 422 and "CSRF" in r.text
+
+
+def test_dose_form_offers_the_days_sessions_and_links_the_dose(client: TestClient,
+                                                              world: World) -> None:
+    plan = {"facility": "ML0207-C01", "date": TODAY.isoformat(), "strategy": "outreach",
+            "place_type": "market", "place_name": "Marché de Kati"}
+    r = client.post("/api/v1/outreach/sessions", json=plan, headers=world.headers("vacc_kati"))
+    assert r.status_code == 201, r.text
+    session_id = r.json()["id"]
+    csrf = signed_in(client, "vacc_kati")
+    cid = new_child(client, csrf)
+    card = client.get(f"/children/{cid}")
+    assert f'<option value="{session_id}"' in card.text and "Marché de Kati" in card.text
+    # the form's strategy (fixed) gives way to the session's (outreach)
+    form = {**card_form(cid, csrf, date=TODAY.isoformat()), "session": session_id,
+            "strategy": "fixed"}
+    r = client.post(f"/children/{cid}/doses", data=form)
+    assert r.status_code == 200 and "Dose enregistrée : BCG 1" in r.text, r.text
+    doses = client.get(f"/api/v1/children/{cid}", headers=world.headers("vacc_kati")).json()
+    assert [(v["session"], v["strategy"]) for v in doses["vaccinations"]] == \
+        [(session_id, "outreach")]
+    # a vaccinator of another district sees no session of Kati in the form
+    client.cookies.clear()
+    csrf = signed_in(client, "vacc_mopti")
+    other = new_child(client, csrf, facility="ML0501-C01", village="ML0501-C01-V01")
+    card = client.get(f"/children/{other}")
+    assert card.status_code == 200 and 'name="vaccine"' in card.text
+    assert session_id not in card.text and 'name="session"' not in card.text
 
 
 def test_dose_address_reloaded_or_switched_goes_back_to_the_card(client: TestClient,

@@ -83,6 +83,7 @@ class DemoSummary:
     seconds: float = 0.0
     duplicates: int = 0
     stages: dict[str, float] = field(default_factory=dict)
+    operations: dict[str, int] = field(default_factory=dict)
 
 
 def _refuse(code: str, fr: str, en: str, **params: object) -> DomainError:
@@ -134,6 +135,9 @@ def build_demo(db: Database, scale: str = "small", seed: int = 1, today: date | 
         t = time.perf_counter()
         _self_check(session, seed, today, params, children)
         stages["check"] = time.perf_counter() - t
+        t = time.perf_counter()
+        operations = _operations(session, districts, seed, today, report)
+        stages["operations"] = time.perf_counter() - t
     if postgres:
         t = time.perf_counter()
         with db.engine.connect() as conn:
@@ -143,7 +147,37 @@ def build_demo(db: Database, scale: str = "small", seed: int = 1, today: date | 
     n_fac = sum(len(d.facilities) for d in districts)
     n_vil = sum(len(f.villages) for d in districts for f in d.facilities)
     return DemoSummary(scale, seed, children, doses, n_fac, n_vil, logins,
-                       time.perf_counter() - started, dups, stages)
+                       time.perf_counter() - started, dups, stages, operations)
+
+
+def _operations(session: Session, districts: list[geo.DistrictSpec], seed: int, today: date,
+                report: Progress) -> dict[str, int]:
+    """Add stock, cold chain, outreach sessions and messaging on top of the register.
+
+    Each capability's demo hook bounds its own work (at most a few hundred facilities), so
+    this stays seconds long at every scale; the login districts come first.
+    """
+    from krc.immunization.coldchain.demo import add_coldchain_demo
+    from krc.immunization.outreach.demo import add_outreach_demo
+    from krc.immunization.stock.demo import add_stock_demo
+    from krc.messaging.demo import add_messaging_demo
+
+    first = [d for name in LOGIN_DISTRICTS for d in districts if d.name == name]
+    ordered = first + [d for d in districts if d not in first]
+    facility_codes = [f.code for d in ordered for f in d.facilities]
+    district_codes = [d.code for d in ordered if d.facilities]
+    out: dict[str, int] = {}
+    hooks = (("stock", lambda: add_stock_demo(session, seed, today, facility_codes)),
+             ("chaîne du froid", lambda: add_coldchain_demo(session, seed, today,
+                                                            facility_codes)),
+             ("séances", lambda: add_outreach_demo(session, seed, today, facility_codes)),
+             ("messages", lambda: add_messaging_demo(session, seed, today, district_codes)))
+    for i, (label, hook) in enumerate(hooks):
+        report("opérations", i, len(hooks))
+        for key, value in hook().items():
+            out[f"{label}: {key}"] = value
+    report("opérations", len(hooks), len(hooks))
+    return out
 
 
 # --------------------------------------------------------------------------- geography
@@ -299,6 +333,7 @@ def _users(session: Session, districts: list[geo.DistrictSpec], units: dict[str,
         ("admin", "admin", "ML", "Administrateur de la démo"),
         ("national", "national", "ML", "Programme élargi de vaccination (national)"),
         ("partenaire", "partner", "ML", "Partenaire technique (lecture seule)"),
+        ("rapidpro", "integration", "ML", "Intégration RapidPro / WhatsApp (webhooks)"),
     ]
     chosen = [d for name in LOGIN_DISTRICTS for d in districts
               if d.name == name and d.facilities]

@@ -22,6 +22,7 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
 
 from krc.accounts import services as accounts
 from krc.accounts.roles import MESSAGING_MANAGE, PERSONAL_READ, ROLE_LABELS, Actor
@@ -85,7 +86,7 @@ MONTHS = (N_("janv."), N_("févr."), N_("mars"), N_("avr."), N_("mai"), N_("juin
           N_("juil."), N_("août"), N_("sept."), N_("oct."), N_("nov."), N_("déc."))
 CHILD_FIELDS = ("given_name", "family_name", "sex", "birth_date", "caregiver_name",
                 "caregiver_phone", "facility", "village", "national_id")
-DOSE_FIELDS = ("vaccine", "dose", "date", "facility", "strategy", "lot")
+DOSE_FIELDS = ("vaccine", "dose", "date", "facility", "strategy", "session", "lot")
 
 TEMPLATES = Environment(loader=PackageLoader("krc.web", "templates"),
                         autoescape=select_autoescape(["html"]), trim_blocks=True,
@@ -423,17 +424,33 @@ async def new_child(request: Request, caller: Caller = Depends(page_caller),
 
 # --------------------------------------------------------------------------- child card
 
+def _sessions_of_day(s: Any, actor: Actor, on: date) -> list[dict[str, str]]:
+    """Return the day's planned or held outreach sessions in the actor's area (dose form)."""
+    from krc.immunization.outreach.models import OutreachSession
+    from krc.immunization.outreach.queries import list_sessions
+    unit = s.get(OrgUnit, actor.org_unit_id)
+    if unit is None:
+        return []
+    rows: list[OutreachSession] = list_sessions(s, unit, on, on, limit=50)
+    names = {u.id: u.name for u in s.scalars(select(OrgUnit).where(
+        OrgUnit.id.in_({r.facility_id for r in rows})))} if rows else {}
+    return [{"id": str(r.id), "facility": names.get(r.facility_id, ""),
+             "strategy": r.strategy, "place": r.place_name or ""}
+            for r in rows if r.status != "cancelled"]
+
+
 def _card(s: Any, actor: Actor, child_id: str, lang: str, on: date) -> dict[str, Any]:
     child = queries.child_for_read(s, actor, child_id)
     params = load_params(s)
-    schedule = queries.schedule_of(s, child, on, params, lang)
+    recorded = queries.vaccinations_of(s, child)
+    schedule = queries.schedule_of(s, child, on, params, lang, recorded)
     vaccines = list(dict.fromkeys(v for v, _ in batch_slots(params)))
     facilities = [(f.code, f.name) for f in queries.facilities_in_scope(s, actor)] \
         if actor.can_write_personal else []
     return {
+        "sessions": _sessions_of_day(s, actor, on) if actor.can_write_personal else [],
         "child": queries.child_dict(s, child),
-        "vaccinations": [queries.vaccination_dict(s, v, child.id, lang)
-                         for v in queries.vaccinations_of(s, child)],
+        "vaccinations": [queries.vaccination_dict(s, v, child.id, lang) for v in recorded],
         "schedule": schedule, "vaccines": vaccines, "facilities": facilities,
         "strategies": list(services.STRATEGIES),
     }
@@ -486,6 +503,8 @@ async def record_dose(request: Request, child_id: str, caller: Caller = Depends(
     on = today(request)
     values = _form_values(form, DOSE_FIELDS)
     values["vaccine"] = values["vaccine"].upper()
+    if values.get("session"):  # a dose at a session takes the session's strategy
+        values["strategy"] = ""
     try:
         form_id = uuid.UUID(str(form.get("id") or ""))
     except ValueError:
