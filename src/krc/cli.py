@@ -16,6 +16,9 @@ from krc.immunization.coldchain import cli as coldchain_cli
 from krc.immunization.outreach import cli as outreach_cli
 from krc.immunization.stock import cli as stock_cli
 from krc.messaging import cli as messaging_cli
+from krc.nutrition import cli_prevalence, cli_zscores
+from krc.nutrition.community import cli as community_cli
+from krc.nutrition.register import cli as register_cli
 
 app = typer.Typer(help="krc: registers, field reporting and results for Mali's four Key "
                        "Results for Children.", no_args_is_help=True)
@@ -33,6 +36,16 @@ app.add_typer(stock_cli.app, name="stock")
 app.add_typer(coldchain_cli.app, name="coldchain")
 app.add_typer(outreach_cli.app, name="outreach")
 app.add_typer(messaging_cli.app, name="messaging")
+growth_app = typer.Typer(help="WHO Child Growth Standards on files (drop-in for WHO anthro).",
+                         no_args_is_help=True)
+growth_app.command("zscores")(cli_zscores.zscores)
+growth_app.command("prevalence")(cli_prevalence.prevalence)
+app.add_typer(growth_app, name="growth")
+nutrition_app = typer.Typer(help="Prevention of malnutrition: the first 1,000 days.",
+                            no_args_is_help=True)
+nutrition_app.add_typer(register_cli.app, name="register")
+nutrition_app.add_typer(community_cli.app, name="community")
+app.add_typer(nutrition_app, name="nutrition")
 
 _url = db_url
 _database = open_database

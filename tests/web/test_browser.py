@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -197,3 +198,84 @@ def test_vaccinator_journey(server: str, browser: Any) -> None:
     assert not errors, errors
     ctx.close()
     district.close()
+
+
+def heat_trace_csv(day: Any) -> bytes:
+    """Return a 30-DTR style CSV of one day at 10-minute steps with 11 h above +8 °C."""
+    lines = ["Date/Heure;Température"]
+    for step in range(24 * 6):
+        hour, minute = divmod(step * 10, 60)
+        celsius = "9,5" if 2 <= hour < 13 else "4,5"
+        lines.append(f"{day:%d/%m/%Y} {hour:02d}:{minute:02d};{celsius}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_stock_and_cold_chain_pages(server: str, browser: Any,
+                                    sqlite_template: Template) -> None:
+    import httpx
+
+    base = server
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    # 1. the CSCom's vaccinator records a receipt and the doses used: the balance follows
+    sign_in(page, base, "vacc_kati")
+    page.click("nav.main-nav >> text=Stocks")
+    page.wait_for_load_state()
+    for kind, quantity in (("receipt", "200"), ("consumption", "20")):
+        page.select_option("select[name=product]", "BCG")
+        page.select_option("select[name=kind]", kind)
+        page.fill("input[name=quantity]", quantity)
+        page.fill("input[name=date]", TODAY.isoformat())
+        page.click("form[action='/stock/transactions'] button[type=submit]")
+        page.wait_for_load_state()
+        assert "Mouvement enregistré" in page.inner_text(".alert.success"), page.content()
+    bcg = page.locator("table.stock-lines tr", has_text="BCG")
+    assert "180" in bcg.inner_text()
+    shoot(page, "stock.png")
+    ctx.close()
+
+    # 2. the district team sees the facility in its stock status table
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+    page = ctx.new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    sign_in(page, base, "kati")
+    page.goto(f"{base}/stock?org_unit=ML0207")
+    row = page.locator("table.stock-status tr", has_text="BCG")
+    assert row.count() >= 1 and "180" in row.first.inner_text()
+
+    # 3. a solar refrigerator with its recorder, registered through the API
+    token = sqlite_template.tokens["kati"]
+    r = httpx.post(f"{base}/api/v1/coldchain/equipment", headers={
+        "Authorization": f"Bearer {token}"}, json={
+        "serial": "SDD-KATI-9", "type": "solar_direct_drive", "facility": "ML0207-C01",
+        "device": "DTR-9", "model": "VLS 094A"})
+    assert r.status_code == 201, r.text
+
+    # 4. the recorder's CSV file, uploaded from the refrigerator's page, raises a heat alarm
+    page.goto(f"{base}/coldchain/equipment/SDD-KATI-9")
+    page.set_input_files("form.upload-form input[name=file]", files=[{
+        "name": "dtr-9.csv", "mimeType": "text/csv",
+        "buffer": heat_trace_csv(TODAY - timedelta(days=1))}])
+    page.click("form.upload-form button[type=submit]")
+    page.wait_for_load_state()
+    assert page.locator("table.alarms .badge.cc-heat").count() == 1, page.content()
+    assert page.locator("svg rect.band").count() >= 1
+    assert page.locator("svg .span.heat").count() >= 1
+
+    # 5. the refrigerator needs repair: its status and history change
+    page.select_option("form.status-form select[name=status]", "needs_repair")
+    page.fill("form.status-form input[name=note]", "thermostat défectueux")
+    page.click("form.status-form button[type=submit]")
+    page.wait_for_load_state()
+    assert "thermostat défectueux" in page.content()
+
+    # 6. the district's cold-chain page lists the alarm
+    page.click("nav.main-nav >> text=Chaîne du froid")
+    page.wait_for_load_state()
+    assert "DTR-9" in page.inner_text("main")
+    shoot(page, "coldchain.png")
+    assert not errors, errors
+    ctx.close()

@@ -103,15 +103,21 @@ def create_app(settings: Settings | None = None, db: Database | None = None,
     from krc.immunization.stock.views import router as stock_pages
     from krc.messaging.api import router as messaging_api
     from krc.messaging.views import router as messaging_pages
+    from krc.nutrition.community.api import router as community_api
+    from krc.nutrition.community.views import router as community_pages
+    from krc.nutrition.register.api import router as nutrition_api
+    from krc.nutrition.register.views import router as nutrition_pages
     from krc.web.views import router as pages
 
     app.include_router(accounts_api, prefix="/api/v1")
     app.include_router(geo_api, prefix="/api/v1")
     app.include_router(immunization_api, prefix="/api/v1")
-    for api in (stock_api, coldchain_api, outreach_api, messaging_api):
+    for api in (stock_api, coldchain_api, outreach_api, messaging_api, nutrition_api,
+                community_api):
         app.include_router(api, prefix="/api/v1")
     app.include_router(pages)
-    for pages_of in (stock_pages, coldchain_pages, outreach_pages, messaging_pages):
+    for pages_of in (stock_pages, coldchain_pages, outreach_pages, messaging_pages,
+                     nutrition_pages, community_pages):
         app.include_router(pages_of)
     static = resources.files("krc.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

