@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from krc.accounts.roles import Actor
+from krc.cache import TTLCache
 from krc.errors import Forbidden, Message, NotFound
 from krc.geo.models import OrgUnit
 
@@ -28,3 +29,15 @@ def unit_in_scope(session: Session, actor: Actor, code: str | None) -> OrgUnit:
         raise Forbidden("out_of_scope", Message("{n} est hors de votre zone",
                                                 "{n} is outside your area", {"n": unit.name}))
     return unit
+
+
+# Display references of org units (id → {code, name}) and the district code of a facility
+# (id → code), cached per process (krc.cache); geo.services clears them on every change.
+unit_refs: TTLCache[int, dict[str, str] | None] = TTLCache(ttl=60.0)
+district_codes: TTLCache[int, str | None] = TTLCache(ttl=60.0)
+
+
+def forget_units() -> None:
+    """Clear this process's org-unit caches (called by every org-unit write)."""
+    unit_refs.clear()
+    district_codes.clear()

@@ -7,6 +7,7 @@ from dataclasses import replace
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from krc.cache import TTLCache
 from krc.errors import invalid
 from krc.immunization.models import ScheduleSetting
 from krc.immunization.schedule import Age, ScheduleParams
@@ -51,10 +52,18 @@ def params_from(values: dict[str, str]) -> ScheduleParams:
                       e=str(exc)) from exc
 
 
+# The parameters in force, per database; set_param clears this process's copy, other
+# processes see a change within 10 s (krc.cache).
+_PARAMS: TTLCache[str, ScheduleParams] = TTLCache(ttl=10.0)
+
+
 def load_params(session: Session) -> ScheduleParams:
     """Return the schedule parameters in force (stored settings over defaults)."""
-    values = {k: v for k, v in session.execute(select(ScheduleSetting.key, ScheduleSetting.value))}
-    return params_from(values)
+    def load() -> ScheduleParams:
+        values = {k: v for k, v in session.execute(
+            select(ScheduleSetting.key, ScheduleSetting.value))}
+        return params_from(values)
+    return _PARAMS.get(session, "schedule", load)
 
 
 def set_param(session: Session, key: str, value: str) -> None:
@@ -63,6 +72,7 @@ def set_param(session: Session, key: str, value: str) -> None:
         raise invalid("key", "setting_unknown", "Paramètre inconnu : {k} ; valides : {v}",
                       "Unknown setting: {k}; valid: {v}", k=key, v=", ".join(SETTINGS))
     params_from({key: value})
+    _PARAMS.clear()
     row = session.get(ScheduleSetting, key)
     if row is None:
         session.add(ScheduleSetting(key=key, value=value))

@@ -16,6 +16,7 @@ from krc.accounts.roles import Actor
 from krc.accounts.services import audit
 from krc.errors import DomainError, Forbidden, Message, NotFound
 from krc.geo.models import DISTRICT, FACILITY, VILLAGE, OrgUnit
+from krc.geo.queries import district_codes, unit_refs
 from krc.identifiers import format_registry_number, is_valid_registry_number, normalise_phone
 from krc.immunization.models import Child, Vaccination
 from krc.immunization.schedule import (
@@ -147,11 +148,16 @@ def child_for_read(session: Session, actor: Actor, child_id: uuid.UUID | str,
 
 
 def unit_ref(session: Session, unit_id: int | None) -> dict[str, str] | None:
-    """Return {code, name} of an org unit id (None for None)."""
+    """Return {code, name} of an org unit id (None for None), from the org-unit cache."""
     if unit_id is None:
         return None
-    unit = session.get(OrgUnit, unit_id)
-    return {"code": unit.code, "name": unit.name} if unit else None
+    ref = unit_refs.get(session, unit_id, lambda: _load_ref(session, unit_id))
+    return dict(ref) if ref else None
+
+
+def _load_ref(session: Session, unit_id: int) -> dict[str, str] | None:
+    row = session.execute(select(OrgUnit.code, OrgUnit.name).where(OrgUnit.id == unit_id)).first()
+    return {"code": row[0], "name": row[1]} if row else None
 
 
 def child_dict(session: Session, child: Child) -> dict[str, Any]:
@@ -204,14 +210,14 @@ def _reason_text(reason: str | None, lang: str) -> str | None:
 
 
 def district_code_of(session: Session, child: Child) -> str | None:
-    """Return the code of the health district the child's facility belongs to."""
-    unit = session.get(OrgUnit, child.facility_id)
-    if unit is None:
-        return None
-    uids = unit.path.strip("/").split("/")
-    if len(uids) < DISTRICT:
-        return None
-    return session.scalar(select(OrgUnit.code).where(OrgUnit.uid == uids[DISTRICT - 1]))
+    """Return the code of the health district the child's facility belongs to (cached)."""
+    def load() -> str | None:
+        path = session.scalar(select(OrgUnit.path).where(OrgUnit.id == child.facility_id))
+        uids = path.strip("/").split("/") if path else []
+        if len(uids) < DISTRICT:
+            return None
+        return session.scalar(select(OrgUnit.code).where(OrgUnit.uid == uids[DISTRICT - 1]))
+    return district_codes.get(session, child.facility_id, load)
 
 
 def schedule_of(session: Session, child: Child, on: date, params: ScheduleParams,
