@@ -59,6 +59,16 @@ def main() -> None:
             page = login("vaccinateur.kati")
             page.goto(base + "/immunization/defaulters")  # type: ignore[attr-defined]
             page.screenshot(path=str(OUT / "defaulters.png"), full_page=False)  # type: ignore[attr-defined]
+            page = login("cscom.kati")
+            page.goto(base + "/stock")  # type: ignore[attr-defined]
+            page.screenshot(path=str(OUT / "stock.png"), full_page=False)  # type: ignore[attr-defined]
+            page = login("district.kati")
+            page.goto(base + "/coldchain")  # type: ignore[attr-defined]
+            alarm = page.locator("a[href^='/coldchain/equipment/']").first  # type: ignore[attr-defined]
+            alarm.click()
+            page.screenshot(path=str(OUT / "refrigerator.png"), full_page=True)  # type: ignore[attr-defined]
+            page.goto(base + "/outreach/microplan?org_unit=ML0207")  # type: ignore[attr-defined]
+            page.screenshot(path=str(OUT / "microplan.png"), full_page=False)  # type: ignore[attr-defined]
             browser.close()
     finally:
         server.terminate()

@@ -54,9 +54,11 @@ def _phone(rng: random.Random, used: set[str]) -> str:
 
 
 def _line(rng: random.Random, first: int, months: int, today: date, product: str,
-          infants_per_month: float, new_id: Callable[[], uuid.UUID]
+          infants_per_month: float, new_id: Callable[[], uuid.UUID], target: float = 1.25
           ) -> list[tuple[ledger.Txn, str | None, uuid.UUID]]:
-    """Return one line's transactions (Txn, loss reason, id) in ledger order."""
+    """Return one line's transactions (Txn, loss reason, id) in ledger order; each monthly
+    receipt tops the balance up to `target` months of need (facilities differ: some run
+    short and stock out, most sit near their maximum, a few are overstocked)."""
     vial = ledger.VIAL_DOSES[product]
     waste = ledger.ACCEPTABLE_WASTAGE[product] / 100 * rng.uniform(0.5, 1.3)
     demand = infants_per_month * DOSES_PER_CHILD[product]
@@ -81,7 +83,7 @@ def _line(rng: random.Random, first: int, months: int, today: date, product: str
         need = demand / max(0.05, 1 - waste)
         late = rng.random() < 0.08
         receipt_day = d0 + timedelta(days=rng.randint(16, 22) if late else rng.randint(1, 5))
-        top_up = max(0, int(need * 1.25) - bal)
+        top_up = max(0, int(need * target) - bal)
         if rng.random() < 0.05:
             top_up = int(need * 3)  # an oversized delivery
         if top_up and receipt_day <= today:
@@ -127,10 +129,12 @@ def add_stock_demo(session: Session, seed: int, today: date,
     phones: set[str] = set(session.scalars(select(StockReporter.phone)))
     for f in facilities:
         infants = rng.uniform(25, 140)  # surviving infants a month in the health area
+        target = rng.choice((0.8, 1.25, 1.6, 1.9, 1.9, 2.2, 3.2))  # months of need stocked
         for product in ledger.VACCINES:
             if product == "MALARIA" and rng.random() < 0.6:
                 continue  # only in eligible districts
-            line = _line(rng, first, 13, today, product, infants, new_id)
+            line = _line(rng, first, 13, today, product, infants, new_id,
+                         target * rng.uniform(0.9, 1.1))
             txns = [t for t, _, _ in line]
             for (t, reason, tid), row in zip(line, ledger.card(txns), strict=True):
                 txn_rows.append({
