@@ -1,0 +1,1 @@
+"""Data shipped with krc.nutrition: the WHO Child Growth Standards tables (see their README)."""
