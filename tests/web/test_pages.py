@@ -187,7 +187,8 @@ def test_catalog_translates_every_message_of_the_pages() -> None:
         with open(path, "rb") as f:
             used |= {m for _, _, m, _ in babel_extract(f, ("_", "gettext"), [], {}) if m}
     sources = [WEB / "views.py", *sorted((WEB.parent / "immunization").glob("*/views.py")),
-               WEB.parent / "messaging" / "views.py"]
+               WEB.parent / "messaging" / "views.py",
+               *sorted((WEB.parent / "nutrition").glob("*/views.py"))]
     for source in sources:
         with open(source, "rb") as f:
             used |= {m for _, m, _, _ in extract("python", f, keywords={"_": None, "N_": None,

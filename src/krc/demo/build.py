@@ -152,7 +152,7 @@ def build_demo(db: Database, scale: str = "small", seed: int = 1, today: date | 
 
 def _operations(session: Session, districts: list[geo.DistrictSpec], seed: int, today: date,
                 report: Progress) -> dict[str, int]:
-    """Add stock, cold chain, outreach sessions and messaging on top of the register.
+    """Add stock, cold chain, outreach sessions, messaging and nutrition on top of the register.
 
     Each capability's demo hook bounds its own work (at most a few hundred facilities), so
     this stays seconds long at every scale; the login districts come first.
@@ -161,6 +161,8 @@ def _operations(session: Session, districts: list[geo.DistrictSpec], seed: int, 
     from krc.immunization.outreach.demo import add_outreach_demo
     from krc.immunization.stock.demo import add_stock_demo
     from krc.messaging.demo import add_messaging_demo
+    from krc.nutrition.community.demo import add_community_demo
+    from krc.nutrition.register.demo import add_nutrition_demo
 
     first = [d for name in LOGIN_DISTRICTS for d in districts if d.name == name]
     ordered = first + [d for d in districts if d not in first]
@@ -171,7 +173,10 @@ def _operations(session: Session, districts: list[geo.DistrictSpec], seed: int, 
              ("chaîne du froid", lambda: add_coldchain_demo(session, seed, today,
                                                             facility_codes)),
              ("séances", lambda: add_outreach_demo(session, seed, today, facility_codes)),
-             ("messages", lambda: add_messaging_demo(session, seed, today, district_codes)))
+             ("messages", lambda: add_messaging_demo(session, seed, today, district_codes)),
+             ("nutrition", lambda: add_nutrition_demo(session, seed, today, facility_codes)),
+             ("nutrition communautaire", lambda: add_community_demo(session, seed, today,
+                                                                    facility_codes)))
     for i, (label, hook) in enumerate(hooks):
         report("opérations", i, len(hooks))
         for key, value in hook().items():
