@@ -48,10 +48,13 @@ def test_demo_visits_follow_the_rules_and_regions(world: World) -> None:
     with world.db.session() as s:
         counts = add_nutrition_demo(s, 1, TODAY, ["ML0207-C01", "ML0501-C01", "NOPE"])
     assert time.perf_counter() - started < 30
-    assert counts["children"] >= 2 * PER_FACILITY - 5 and counts["visits"] > 1000
+    # most children have visits (the newest born may not yet); "children" counts those
+    assert counts["children"] >= 0.9 * 2 * PER_FACILITY and counts["visits"] > 1000
     assert counts["referrals"] > 0 and counts["women"] > 0 and counts["contacts"] > 0
     with world.db.session() as s:
         assert s.scalar(select(func.count()).select_from(GrowthVisit)) == counts["visits"]
+        assert s.scalar(select(func.count(func.distinct(GrowthVisit.child_pk)))) == \
+            counts["children"]
         visits = list(s.scalars(select(GrowthVisit)))
         for v in visits:  # stored classification = the pure rule on the stored z-scores
             assert v.status == classify(measures_of(v)).status

@@ -122,7 +122,8 @@ def add_nutrition_demo(session: Session, seed: int, today: date, facility_codes:
     audit(session, None, "create", "nutrition_demo", str(seed),
           {"children": len(plan), "visits": len(visits), "referrals": len(referrals),
            "women": women})
-    return {"children": len(plan), "visits": len(visits), "flagged": counts["flagged"],
+    return {"children": len({v["child_pk"] for v in visits}), "visits": len(visits),
+            "flagged": counts["flagged"],
             "oedema": counts["oedema"], "referrals": len(referrals), "women": women,
             "contacts": contacts}
 
