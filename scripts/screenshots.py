@@ -69,6 +69,9 @@ def main() -> None:
             page.screenshot(path=str(OUT / "refrigerator.png"), full_page=True)  # type: ignore[attr-defined]
             page.goto(base + "/outreach/microplan?org_unit=ML0207")  # type: ignore[attr-defined]
             page.screenshot(path=str(OUT / "microplan.png"), full_page=False)  # type: ignore[attr-defined]
+            page.goto(base + "/nutrition/referrals")  # type: ignore[attr-defined]
+            page.locator("a[href^='/nutrition/children/']").first.click()  # type: ignore[attr-defined]
+            page.screenshot(path=str(OUT / "growth.png"), full_page=True)  # type: ignore[attr-defined]
             browser.close()
     finally:
         server.terminate()
