@@ -218,3 +218,21 @@ def test_catalog_translates_every_nutrition_page_string() -> None:
             "_": None, "N_": None, "tr": None}) if m}
     missing = sorted(m for m in used if m not in translated)
     assert not missing, f"untranslated: {missing}"
+
+
+def test_immunization_card_shows_the_growth_chart_once_measured(client: TestClient,
+                                                                world: World) -> None:
+    cid = new_child(client, world, birth_date="2025-06-01")
+    signed_in(client, "vacc_kati")
+    card = client.get(f"/children/{cid}")
+    assert card.status_code == 200
+    assert f'href="/nutrition/children/{cid}"' in card.text  # the link is always there
+    assert 'class="card growth"' not in card.text  # no chart before any measurement
+    r = client.post(f"/api/v1/children/{cid}/growth-visits", headers=world.headers("vacc_kati"),
+                    json={"date": "2026-03-01", "weight": 7.9, "lenhei": 68.0, "measure": "l"})
+    assert r.status_code == 201, r.text
+    card = client.get(f"/children/{cid}")
+    html = main_of(card.text)
+    assert 'class="card growth"' in html and "<svg" in html
+    assert "Poids pour l" in html
+    assert "Weight-for-age" in main_of(client.get(f"/children/{cid}?lang=en").text)

@@ -447,7 +447,12 @@ def _card(s: Any, actor: Actor, child_id: str, lang: str, on: date) -> dict[str,
     vaccines = list(dict.fromkeys(v for v, _ in batch_slots(params)))
     facilities = [(f.code, f.name) for f in queries.facilities_in_scope(s, actor)] \
         if actor.can_write_personal else []
+    from krc.nutrition.register.queries import visits_of
+    from krc.nutrition.register.views import growth_charts
+    visits = visits_of(s, child)
     return {
+        "growth_chart": growth_charts(child, visits, translations(lang).gettext)[0]
+        if visits else None,
         "sessions": _sessions_of_day(s, actor, on) if actor.can_write_personal else [],
         "child": queries.child_dict(s, child),
         "vaccinations": [queries.vaccination_dict(s, v, child.id, lang) for v in recorded],

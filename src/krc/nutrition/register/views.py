@@ -152,7 +152,8 @@ def find_child(request: Request, q: str = "", caller: Caller = Depends(page_call
                                                        "on": today(request)})
 
 
-def _charts(child: Child, visits: list[Any], tr: Callable[[str], str]) -> list[Markup]:
+def growth_charts(child: Child, visits: list[Any], tr: Callable[[str], str]) -> list[Markup]:
+    """Return the SVG growth charts of a child's visits against the WHO curves."""
     sex = 1 if child.sex == "M" else 2
     flagged = tr("valeur signalée (OMS)")
     wfa = [chart.Point(v.age_days, v.weight_kg, bool(v.fwei)) for v in visits
@@ -182,7 +183,7 @@ def _growth_context(s: Any, actor: Actor, child_id: str, lang: str) -> dict[str,
             "visits": [queries.visit_dict(s, v, child, by_visit.get(v.pk))
                        for v in reversed(visits)],
             "referrals": [queries.referral_dict(s, r, child) for r in reversed(refs)],
-            "charts": _charts(child, visits, tr), "facilities": facilities,
+            "charts": growth_charts(child, visits, tr), "facilities": facilities,
             "can_write": actor.can_write_personal}
 
 
