@@ -85,3 +85,23 @@ def test_national_view_by_district(client: TestClient, world: World) -> None:
         "/stock", params={"facility": "ML0207-C01"}).text
     comp = client.get("/stock/completeness", params={"lang": "en"})
     assert "Timeliness" in comp.text and "Health district" in comp.text
+
+
+def test_late_report_label_and_month_shown_as_month(client: TestClient, world: World) -> None:
+    """English pages say Late (not the outreach catalog's "Defaulters") for a late report,
+    and months read MM/YYYY, not the YYYYMM code."""
+    csrf = signed_in(client, "vacc_kati")
+    record(client, csrf)  # data of 01/03 close February; received 16/03, after the 5th
+    page = client.get("/stock")
+    client.post("/logout", data={"csrf_token": csrf})
+    assert "Rapport manquant" not in page.text
+    signed_in(client, "kati")
+    en = client.get("/stock/completeness", params={"period": "202602", "lang": "en"})
+    row = re.search(r"CSCom Kati Central</a></td>\s*<td>(.*?)</td>", en.text, re.S)
+    assert row and "Late" in row.group(1) and "Defaulters" not in row.group(1), en.text
+    fr = client.get("/stock/completeness", params={"period": "202602", "lang": "fr"})
+    assert "En retard" in fr.text
+    status = client.get("/stock")
+    assert "Rapports manquants (02/2026)" in status.text and "202602" not in status.text
+    facility = client.get("/stock", params={"facility": "ML0207-C02"})
+    assert "Rapport manquant (02/2026)" in facility.text

@@ -271,3 +271,24 @@ def test_concurrent_retries_apply_once(world: World, same: bool) -> None:
         with world.db.session() as s:
             from krc.immunization.stock.models import StockBalance
             assert s.scalar(select(StockBalance.balance)) == sum(range(1, 9))
+
+
+def test_whatsapp_urn_and_refused_report_resent_after_registration(client: TestClient,
+                                                                   world: World) -> None:
+    """A `whatsapp:` URN names the sender; a default-shape report refused because the phone
+    was unknown is applied (once) when resent the same day after the district registers it."""
+    token = integration(world)
+    body = default("REC PENTA 40")
+    body["contact"]["urn"] = "whatsapp:" + PHONE.lstrip("+")
+    r = post(client, token, body)
+    assert r.json()["status"] == "error" and "Numéro non enregistré : +22376123456" in \
+        r.json()["reply"]
+    assert post(client, token, body).headers.get("Idempotent-Replay") == "true"
+    reporter(world)
+    r = post(client, token, body)
+    assert r.json()["status"] == "ok", r.json()
+    assert "Idempotent-Replay" not in r.headers
+    again = post(client, token, body)
+    assert again.json() == r.json() and again.headers.get("Idempotent-Replay") == "true"
+    assert balance(client, world, "PENTA") == 40
+    assert counts(world) == (1, 1)

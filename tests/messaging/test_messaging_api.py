@@ -222,3 +222,23 @@ def test_whatsapp_webhook(client: TestClient, world: World, monkeypatch: pytest.
         bodies = [i.body for i in s.scalars(select(Inbound).order_by(Inbound.id))]
         errors = [i.error for i in s.scalars(select(Inbound).order_by(Inbound.id))]
     assert bodies == [payload.decode(), "not json"] and errors[1]
+
+
+def test_whatsapp_webhook_malformed_parts_kept_not_500(client: TestClient, world: World,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A signed body whose parts are not objects is kept and answered 200, never a 500."""
+    monkeypatch.setenv("KRC_WHATSAPP_APP_SECRET", "app-secret")
+    url = "/api/v1/whatsapp/webhook"
+    bodies = [{"entry": [{"changes": [{"value": "x"}]}]},
+              {"entry": [{"changes": [{"value": {"statuses": ["x", 3]}}]}]},
+              {"entry": [{"changes": [{"value": {"messages": [
+                  {"from": "22376000001", "text": "STOP"}]}}]}]},
+              {"entry": [{"changes": [{"value": {"statuses": [
+                  {"id": "wamid.y", "status": "failed", "errors": ["boom"]}]}}]}]},
+              [1, 2]]
+    for body in bodies:
+        raw = json.dumps(body).encode()
+        r = client.post(url, content=raw, headers={"X-Hub-Signature-256": _sign(raw)})
+        assert r.status_code == 200, (body, r.text)
+    with world.db.session(write=False) as s:
+        assert len(s.scalars(select(Inbound)).all()) == len(bodies)

@@ -316,7 +316,11 @@ def test_whatsapp_alarm_template_send_and_statuses(world: World,
         assert body["to"] == "22376000001" and body["template"]["name"] == "alerte_chaine_froid"
         assert body["template"]["language"] == {"code": "fr"}
         params = [x["text"] for x in body["template"]["components"][0]["parameters"]]
-        assert params == ["CSCom Kati Central", "TCW 2000 SDD", "heat", "11.5 °C", "15/03 22:00"]
+        # French words and decimal comma, never the English code (heat) in a French message
+        assert params == ["CSCom Kati Central", "TCW 2000 SDD", "chaleur", "11,5 °C",
+                          "15/03 22:00"]
+        texts = {r.language: r.text for r in outbox(world)}
+        assert "(chaleur, 11,5 °C)" in texts["bam"]
     wamid = outbox(world)[0].provider_id
     assert wamid and wamid.startswith("wamid.")
     hook = {"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{
@@ -399,6 +403,7 @@ def test_session_and_stock_producers(world: World) -> None:
     stock = [r for r in outbox(world) if r.producer == "stock"]
     assert stock[0].dedupe_key == f"stock:{fac}:202602:+22376554433"
     assert stock[0].text.startswith("Moussa Keïta, le rapport de stock")
+    assert "pour 02/2026 n'est pas" in stock[0].text  # the month, not the code 202602
 
 
 def test_send_due_job_and_dry_run(world: World) -> None:
@@ -423,3 +428,25 @@ def test_bulk_copy_path_is_idempotent(world: World, monkeypatch: pytest.MonkeyPa
         assert producers.queue_due_reminders(s, TODAY, NOW, FAST).due_queued == 0
     rows = outbox(world)
     assert len(rows) == 3 and rows[0].params["doses"] == ["OPV1", "PENTA1", "PCV1", "ROTA1"]
+
+
+def test_alarm_notice_words_per_language(world: World) -> None:
+    """Alarm SMS name the alarm in the contact's language (fr, en), never by its code."""
+    with world.db.session(write=False) as s:
+        fac = unit_by_code(s, "ML0207-C01").id
+    contact(world, "health_worker", "Dr Keïta", "76000011", "ML0207-C01")
+    contact(world, "health_worker", "Dr Smith", "76000012", "ML0207-C01", language="eng")
+    freeze = producers.AlarmNotice(**{**_alarm(8).__dict__, "type": "freeze",
+                                      "facility_id": fac, "district_id": fac,
+                                      "min_celsius": -1.5, "max_celsius": -0.5})
+    gap = producers.AlarmNotice(**{**_alarm(9).__dict__, "type": "data_gap",
+                                   "facility_id": fac, "district_id": fac,
+                                   "min_celsius": None, "max_celsius": None})
+    with world.db.session() as s:
+        assert producers.queue_alarm_notices(s, [freeze, gap], NOW, FAST) == 4
+    texts = sorted(r.text for r in outbox(world))
+    assert any("alarme gel (-1,5 °C)" in t for t in texts)
+    assert any("freeze alarm (-1.5 °C)" in t for t in texts)
+    assert any("alarme interruption des relevés" in t for t in texts)
+    assert any("data gap alarm" in t for t in texts)
+    assert not any("data_gap" in t or "alarme freeze" in t for t in texts)

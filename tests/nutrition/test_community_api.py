@@ -207,6 +207,10 @@ def test_group_members_sessions_and_attendance(client: TestClient, world: World)
     assert d["member_list"][0]["role"] == "role_model"
     assert d["member_list"][0]["sessions_attended"] == 1
     assert d["session_list"][0]["topics"] == ["breastfeeding", "mnp_use"]
+    with world.db.session() as s:  # the read of members' names and phones is audited
+        reads = list(s.scalars(select(AuditEvent).where(
+            AuditEvent.action == "read", AuditEvent.entity == "support_group")))
+    assert [(e.entity_id, e.detail) for e in reads] == [(gid, {"members": 3})]
     listed = client.get("/api/v1/nutrition/groups?org_unit=ML0207",
                         headers=world.headers("partner"))
     assert listed.status_code == 200 and [g["id"] for g in listed.json()] == [gid]

@@ -142,6 +142,17 @@ def test_mad_breastfed_needs_mdd_and_mmf() -> None:
         True, False)
 
 
+def test_milk_feeds_count_the_dairy_group() -> None:
+    # WHO/UNICEF 2021 group 4 (dairy) holds infant formula, milk and yoghurt drinks: a
+    # non-breastfed child with 2 milk feeds and 4 other groups reached 5 groups.
+    four = {"grains": True, "pulses": True, "flesh": True, "vita_fv": True}
+    r = rec(15, breastfed=False, solid_feeds=2, milk_feeds=2, **four)
+    assert iycf.groups_eaten(r) == 5
+    assert den_num(r, "MDD") == (True, True) and den_num(r, "MAD") == (True, True)
+    assert iycf.groups_eaten(rec(15, breastfed=False, dairy=True, milk_feeds=2)) == 1
+    assert den_num(rec(15, breastfed=False, solid_feeds=2, **four), "MDD") == (True, False)
+
+
 def test_mad_non_breastfed_needs_mdd_mmf_and_mmff() -> None:
     five = dict.fromkeys(GROUPS[:5], True)
     assert den_num(rec(15, breastfed=False, solid_feeds=2, milk_feeds=2, **five),

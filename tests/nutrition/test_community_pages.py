@@ -8,7 +8,9 @@ import uuid
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
+from krc.accounts.models import AuditEvent
 from tests.conftest import PASSWORD, World, child_payload
 
 WEB = Path(__file__).resolve().parents[2] / "src" / "krc" / "web"
@@ -89,6 +91,11 @@ def test_group_page_scope_and_roles(client: TestClient, world: World) -> None:
     group_url = r.headers["location"]
     r = client.post("/nutrition/groups", data={"csrf_token": csrf, "village": "ML0501-C01-V01"})
     assert r.status_code == 403  # a Mopti village from Kati
+    assert client.get(group_url).status_code == 200
+    with world.db.session() as s:  # the page shows members' names and phones: audited
+        assert s.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "read", AuditEvent.entity == "support_group",
+            AuditEvent.entity_id == group_url.rsplit("/", 1)[1])) == 1
     client.post("/logout", data={"csrf_token": csrf})
     signed_in(client, "vacc_mopti")
     assert client.get(group_url).status_code == 404

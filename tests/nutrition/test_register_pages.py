@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from krc.nutrition.register import chart
 from tests.conftest import PASSWORD, World, child_payload
 
 WEB = Path(__file__).resolve().parents[2] / "src" / "krc" / "web"
@@ -198,6 +199,53 @@ def test_child_search_page(client: TestClient, world: World) -> None:
     assert f"/nutrition/children/{cid}" in r.text
 
 
+def test_dashboard_shows_the_community_figures_translated(client: TestClient,
+                                                          world: World) -> None:
+    signed_in(client, "kati")
+    fr = main_of(client.get("/nutrition?period=2026").text)
+    assert "couverture des enfants de 6–23 mois" in fr and "femmes membres" in fr
+    assert "Mise au sein précoce (EIBF)" in fr
+    # no raw codes or JSON (keys of the figures) on the page
+    for raw in ("children_6_23", "village_coverage", "{&#34;", '{"', ">iycf<", ">mnp<"):
+        assert raw not in fr, raw
+    en = main_of(client.get("/nutrition?period=2026&lang=en").text)
+    assert "Early initiation of breastfeeding (EIBF)" in en
+    assert "coverage of children 6–23 months" in en
+    assert "recovered :" not in en  # no French typography in English
+
+
+def test_referral_status_is_not_shadowed_by_another_catalog(client: TestClient,
+                                                            world: World) -> None:
+    cid = new_child(client, world, birth_date="2025-06-01")
+    client.post(f"/api/v1/children/{cid}/growth-visits", headers=world.headers("vacc_kati"),
+                json={"date": "2026-03-01", "muac": 110})
+    signed_in(client, "vacc_kati")
+    en = main_of(client.get("/nutrition/referrals?lang=en").text)
+    assert "awaiting care" in en and "queued" not in en
+    fr = main_of(client.get("/nutrition/referrals?lang=fr").text)
+    assert "en attente de prise en charge" in fr
+
+
+def test_nutrition_catalogs_are_not_shadowed() -> None:
+    """Catalogs are merged, first one wins (messages.po, then by name): a nutrition message
+    that an earlier catalog also translates must get the same English there."""
+    from babel.messages.pofile import read_po
+
+    folder = WEB / "locale/en/LC_MESSAGES"
+    first: dict[str, tuple[str, str]] = {}
+    clashes = []
+    for po in sorted(folder.glob("*.po"), key=lambda f: (f.name != "messages.po", f.name)):
+        with open(po, encoding="utf-8") as f:
+            for m in read_po(f):
+                if not m.id or not m.string:
+                    continue
+                key, text = str(m.id), str(m.string)
+                if key in first and first[key][1] != text and po.name.startswith("nutrition"):
+                    clashes.append((po.name, key, text, *first[key]))
+                first.setdefault(key, (po.name, text))
+    assert not clashes, clashes
+
+
 def test_catalog_translates_every_nutrition_page_string() -> None:
     from babel.messages.extract import extract
     from babel.messages.pofile import read_po
@@ -236,3 +284,21 @@ def test_immunization_card_shows_the_growth_chart_once_measured(client: TestClie
     assert 'class="card growth"' in html and "<svg" in html
     assert "Poids pour l" in html
     assert "Weight-for-age" in main_of(client.get(f"/children/{cid}?lang=en").text)
+
+
+def test_weight_for_height_chart_from_24_months(client: TestClient, world: World) -> None:
+    """From 731 days weight-for-height is read on WHO's wfh table (65–120 cm), so a child
+    of 2 to 5 years gets that chart (curves of the height table), not none."""
+    cid = new_child(client, world, birth_date="2023-06-01", sex="M")
+    r = client.post(f"/api/v1/children/{cid}/growth-visits", headers=world.headers("vacc_kati"),
+                    json={"date": "2026-03-01", "weight": 13.0, "lenhei": 112.0, "measure": "h"})
+    assert r.status_code == 201, r.text
+    signed_in(client, "vacc_kati")
+    html = main_of(client.get(f"/nutrition/children/{cid}").text)
+    assert 'data-kind="wfh"' in html and 'data-kind="wfl"' not in html
+    assert "Poids pour la taille (24 à 59 mois)" in html
+    svg = chart.growth_chart("wfh", 1, [chart.Point(112.0, 13.0)],
+                             chart.ChartLabels("t", "x", "y"))
+    assert '<circle cx=' in svg  # 112 cm is drawn: the axis goes past wfl's 110 cm
+    median = dict(chart.curves("wfh", 1, 111.0, 113.0, steps=20)[0])
+    assert abs(median[112.0] - 19.2439) < 1e-9  # WHO wfhanthro, boys, 112 cm: M

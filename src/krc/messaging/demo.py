@@ -17,6 +17,7 @@ from krc.messaging.models import LogDelivery, Outbox
 from krc.messaging.settings import MessagingSettings
 
 LEADERS_PER_DISTRICT = 8
+MAX_REMINDER_FACILITIES = 200  # reminders of the demo run: bounded at the national scale
 FACILITIES_WITH_WORKERS = 3
 
 
@@ -87,7 +88,8 @@ def add_messaging_demo(session: Session, seed: int, today: date, district_codes:
             alarms.append(producers.AlarmNotice(
                 1_000_000 + f.id, "heat", "TCW 2000", f.id, f.code, f.name, district.id,
                 now - timedelta(hours=11), None, 660, 4.2, 10.8))
-    run = producers.queue_due_reminders(session, today, now, settings, facility_ids)
+    run = producers.queue_due_reminders(session, today, now, settings,
+                                        facility_ids[:MAX_REMINDER_FACILITIES])
     counts["due_reminders"] = run.due_queued
     counts["missed_reminders"] = run.missed_queued
     counts["announcements"] = producers.queue_session_announcements(

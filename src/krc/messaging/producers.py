@@ -51,6 +51,18 @@ STRATEGY_WORDS = {
             "campaign": "campaign"},
 }
 
+# Alarm and notice types (coldchain.alarms codes) as written in SMS; bam uses the French words.
+ALARM_WORDS = {
+    "fra": {"heat": "chaleur", "freeze": "gel", "data_gap": "interruption des relevés",
+            "no_data": "aucun relevé"},
+    "eng": {"heat": "heat", "freeze": "freeze", "data_gap": "data gap", "no_data": "no data"},
+}
+
+
+def month_text(period: str) -> str:
+    """Return a YYYYMM month as written in messages (MM/YYYY)."""
+    return f"{period[4:]}/{period[:4]}" if len(period) == 6 and period.isdigit() else period
+
 
 @dataclass
 class ReminderRun:
@@ -269,17 +281,23 @@ def queue_stock_reminders(session: Session, late: Sequence[LateFacility], period
             items.append(QueueItem(
                 f"stock:{f.facility_id}:{period}:{e164}", "stock", e164,
                 language_code(language), "stock_report_late",
-                {"name": name, "facility": f.facility_name, "period": period},
+                {"name": name, "facility": f.facility_name, "period": month_text(period)},
                 f.facility_id))
     return queue(session, items, settings or MessagingSettings(), now)
 
 
-def _temperature(n: AlarmNotice) -> str:
+def _temperature(n: AlarmNotice, language: str = "fra") -> str:
+    """Return the alarm's extreme temperature (decimal comma except in English)."""
     if n.max_celsius is not None and n.type.lower().startswith("heat"):
-        return f"{n.max_celsius:.1f} °C"
-    if n.min_celsius is not None:
-        return f"{n.min_celsius:.1f} °C"
-    return f"{n.max_celsius:.1f} °C" if n.max_celsius is not None else ""
+        value: float | None = n.max_celsius
+    elif n.min_celsius is not None:
+        value = n.min_celsius
+    else:
+        value = n.max_celsius
+    if value is None:
+        return ""
+    text = f"{value:.1f} °C"
+    return text if language == "eng" else text.replace(".", ",")
 
 
 def queue_alarm_notices(session: Session, notices: Sequence[AlarmNotice], now: datetime,
@@ -295,9 +313,11 @@ def queue_alarm_notices(session: Session, notices: Sequence[AlarmNotice], now: d
         for c in recipients:
             items.append(QueueItem(
                 f"alarm:{n.alarm_id}:{c.id}", "alarm", c.phone, c.language, "coldchain_alarm",
-                {"facility": n.facility_name, "device": n.device, "type": n.type,
+                {"facility": n.facility_name, "device": n.device,
+                 "type": ALARM_WORDS.get(c.language, ALARM_WORDS["fra"]).get(n.type, n.type),
                  "start": n.start.strftime("%d/%m %H:%M"),
-                 "duration": str(n.duration_minutes), "temperature": _temperature(n)},
+                 "duration": str(n.duration_minutes),
+                 "temperature": _temperature(n, c.language)},
                 n.facility_id, c.id, whatsapp=c.whatsapp))
     return queue(session, items, settings or MessagingSettings(), now)
 

@@ -701,6 +701,11 @@ def _ts(value: Any) -> datetime | None:
         return None
 
 
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    """Return the objects of a JSON list (anything else: none)."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
 def whatsapp_webhook(session: Session, raw: bytes, now: datetime) -> dict[str, int]:
     """Store a signed WhatsApp webhook payload and apply its statuses (idempotent, §3).
 
@@ -715,13 +720,18 @@ def whatsapp_webhook(session: Session, raw: bytes, now: datetime) -> dict[str, i
     counts = {"statuses": 0, "updated": 0, "unmatched": 0, "opt_outs": 0}
     try:
         payload = json.loads(raw)
-        entries = payload.get("entry") or []
-        values = [c.get("value") or {} for e in entries for c in (e.get("changes") or [])]
-    except (ValueError, AttributeError, TypeError) as exc:
+        if not isinstance(payload, dict):
+            raise TypeError("the body is not a JSON object")
+    except (ValueError, TypeError) as exc:
         inbound.error = f"unparsable: {exc}"[:500]
         return counts
+    # Malformed parts (not objects where Meta sends objects) are skipped, never a 500.
+    values = [c.get("value") for e in _dicts(payload.get("entry"))
+              for c in _dicts(e.get("changes"))]
     for value in values:
-        for st in value.get("statuses") or []:
+        if not isinstance(value, dict):
+            continue
+        for st in _dicts(value.get("statuses")):
             counts["statuses"] += 1
             msg = session.scalar(select(Outbox).where(Outbox.provider_id == str(st.get("id"))))
             if msg is None:
@@ -738,12 +748,14 @@ def whatsapp_webhook(session: Session, raw: bytes, now: datetime) -> dict[str, i
                 msg.read_at = at
                 msg.delivered_at = msg.delivered_at or at
             elif new == "failed":
-                errs = st.get("errors") or [{}]
+                errs = _dicts(st.get("errors")) or [{}]
                 msg.last_error = str(errs[0].get("title") or errs[0].get("code") or
                                      "failed")[:500]
             counts["updated"] += 1
-        for m in value.get("messages") or []:
-            body = str(((m.get("text") or {}).get("body")) or "").strip().upper()
+        for m in _dicts(value.get("messages")):
+            text = m.get("text")
+            body = str((text.get("body") if isinstance(text, dict) else None) or ""
+                       ).strip().upper()
             if body in STOP_WORDS and m.get("from"):
                 try:
                     phone = normalise_phone("+" + str(m["from"]).lstrip("+"), "from")

@@ -27,6 +27,7 @@ from krc.immunization.outreach.models import OutreachSession, OutreachSessionVil
 PAST_DAYS = 365  # past sessions come from the outreach doses of the last year
 MAX_PAST_PER_FACILITY = 12  # the busiest outreach days of each facility
 PLANNED_PER_FACILITY = 4  # planned sessions over the next eight weeks
+MAX_FACILITIES = 200  # bounded work at the national scale (login districts come first)
 DEMO_NAMESPACE = uuid.UUID("6f1c7f0e-1d7b-4f4e-9a57-0c8b5e1f0a01")
 
 PLACES = {  # place type → name patterns ({v}: a village of the health area)
@@ -55,7 +56,8 @@ def add_outreach_demo(session: Session, seed: int, today: date, facility_codes: 
     """Add demo sessions to the facilities and link their recent outreach doses; return
     counts {"held", "planned", "doses_linked"} (reference/immunization.md §3)."""
     facilities = list(session.scalars(select(OrgUnit).where(
-        OrgUnit.code.in_(facility_codes), OrgUnit.level == FACILITY).order_by(OrgUnit.code)))
+        OrgUnit.code.in_(facility_codes[:MAX_FACILITIES]), OrgUnit.level == FACILITY)
+        .order_by(OrgUnit.code)))
     if not facilities:
         return {"held": 0, "planned": 0, "doses_linked": 0}
     fids = [f.id for f in facilities]

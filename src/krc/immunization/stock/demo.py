@@ -13,17 +13,20 @@ from __future__ import annotations
 import json
 import random
 import uuid
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from krc.accounts.roles import Actor
 from krc.accounts.services import utcnow
 from krc.demo.names import BOYS, FAMILY_NAMES, GIRLS, PHONE_PREFIXES, SOUTH
 from krc.geo.models import FACILITY, OrgUnit
+from krc.immunization.facts import FACILITY_BASIS
+from krc.immunization.models import DoseFact
 from krc.immunization.stock import ledger, services
 from krc.immunization.stock.models import (
     StockBalance,
@@ -34,7 +37,8 @@ from krc.immunization.stock.models import (
 )
 
 MAX_FACILITIES = 200
-# Doses per surviving infant in a year (schedule, reference §1) for monthly demand.
+# Doses per surviving infant (schedule, reference §1): a facility whose register holds no
+# doses yet gets synthetic monthly use from these.
 DOSES_PER_CHILD = {"BCG": 1, "OPV": 4, "PENTA": 3, "PCV": 3, "ROTA": 3, "IPV": 1, "MCV": 2,
                    "YF": 1, "MENA": 1, "MALARIA": 4}
 REASONS = ("expired", "broken", "frozen", "vvm")
@@ -54,14 +58,31 @@ def _phone(rng: random.Random, used: set[str]) -> str:
 
 
 def _line(rng: random.Random, first: int, months: int, today: date, product: str,
-          infants_per_month: float, new_id: Callable[[], uuid.UUID], target: float = 1.25
+          given_by_month: dict[int, int], new_id: Callable[[], uuid.UUID], target: float = 1.25
           ) -> list[tuple[ledger.Txn, str | None, uuid.UUID]]:
-    """Return one line's transactions (Txn, loss reason, id) in ledger order; each monthly
-    receipt tops the balance up to `target` months of need (facilities differ: some run
-    short and stock out, most sit near their maximum, a few are overstocked)."""
+    """Return one line's transactions (Txn, loss reason, id) in ledger order.
+
+    Doses used follow the doses the register shows given at the facility each month
+    (`given_by_month`, from the dose facts), in two session days a month, each opening
+    whole vials; so usage and wastage rates read against the register are plausible.
+    Each monthly receipt tops the balance up to `target` months of use (facilities
+    differ: some run short and stock out, most sit near their maximum, a few are
+    overstocked).
+    """
     vial = ledger.VIAL_DOSES[product]
-    waste = ledger.ACCEPTABLE_WASTAGE[product] / 100 * rng.uniform(0.5, 1.3)
-    demand = infants_per_month * DOSES_PER_CHILD[product]
+    spill = rng.uniform(0.0, 0.08)  # doses lost beyond the opened-vial rounding
+
+    def used_for(given: int) -> int:
+        return ledger.round_up_to_vials(int(given / (1 - spill) + 0.5), product) if given else 0
+
+    def month_use(period: int) -> int:
+        given = given_by_month.get(period, 0)
+        half = given // 2
+        return used_for(half) + used_for(given - half)
+
+    known = [month_use(ledger.add_period(first, m)) for m in range(months)]
+    typical = max(vial, int(sum(known) / max(1, sum(1 for k in known if k))) if any(known)
+                  else vial)
     out: list[tuple[ledger.Txn, str | None, uuid.UUID]] = []
     bal = 0
     seq = 0
@@ -74,28 +95,28 @@ def _line(rng: random.Random, first: int, months: int, today: date, product: str
         out.append((t, reason, new_id()))
 
     start = _month_start(first)
-    add(start, "count", ledger.round_up_to_vials(int(demand * 1.2), product))
+    add(start, "count", ledger.round_up_to_vials(int(typical * 1.2), product))
     for m in range(months):
         p = ledger.add_period(first, m)
         d0 = _month_start(p)
         if d0 > today:
             break
-        need = demand / max(0.05, 1 - waste)
         late = rng.random() < 0.08
         receipt_day = d0 + timedelta(days=rng.randint(16, 22) if late else rng.randint(1, 5))
-        top_up = max(0, int(need * target) - bal)
+        top_up = max(0, int(typical * target) - bal)
         if rng.random() < 0.05:
-            top_up = int(need * 3)  # an oversized delivery
+            top_up = int(typical * 3)  # an oversized delivery
         if top_up and receipt_day <= today:
             add(receipt_day, "receipt", ledger.round_up_to_vials(top_up, product))
-        for day in (14, 27):
+        given = given_by_month.get(p, 0)
+        halves = (given // 2, given - given // 2)
+        for day, part in zip((14, 27), halves, strict=True):
             when = d0 + timedelta(days=day - 1)
             if when > today:
                 break
-            given = max(0, int(rng.gauss(demand / 2, demand / 10)))
-            used = min(ledger.round_up_to_vials(int(given / max(0.05, 1 - waste)), product),
-                       max(bal, 0))
-            add(when, "consumption", used)
+            used = min(used_for(part), max(bal, 0))
+            if used:
+                add(when, "consumption", used)
         if rng.random() < 0.15 and bal >= vial and d0 + timedelta(days=19) <= today:
             add(d0 + timedelta(days=19), "loss", vial, rng.choice(REASONS))
         end = d0 + timedelta(days=27)
@@ -127,14 +148,29 @@ def add_stock_demo(session: Session, seed: int, today: date,
     reports: list[dict[str, Any]] = []
     reporters: list[dict[str, Any]] = []
     phones: set[str] = set(session.scalars(select(StockReporter.phone)))
+    # Doses given a month at each facility, per product, from the register's facts, so that
+    # the stock used matches the doses given (usage and wastage rates are plausible).
+    given: dict[tuple[int, str], dict[int, int]] = defaultdict(dict)
+    for fid, vaccine, period, n in session.execute(
+            select(DoseFact.org_unit_id, DoseFact.vaccine, DoseFact.period,
+                   func.sum(DoseFact.doses)).where(
+                DoseFact.org_unit_id.in_([f.id for f in facilities]),
+                DoseFact.basis == FACILITY_BASIS, DoseFact.period >= first)
+            .group_by(DoseFact.org_unit_id, DoseFact.vaccine, DoseFact.period)):
+        given[(int(fid), str(vaccine))][int(period)] = int(n or 0)
     for f in facilities:
-        infants = rng.uniform(25, 140)  # surviving infants a month in the health area
+        if not any(key[0] == f.id for key in given):  # an empty register: synthetic use
+            infants = rng.uniform(25, 140)
+            for product, per_child in DOSES_PER_CHILD.items():
+                for month in range(13):
+                    given[(f.id, product)][ledger.add_period(first, month)] = max(0, int(
+                        rng.gauss(infants * per_child, infants * per_child / 5)))
         target = rng.choice((0.8, 1.25, 1.6, 1.9, 1.9, 2.2, 3.2))  # months of need stocked
         for product in ledger.VACCINES:
             if product == "MALARIA" and rng.random() < 0.6:
                 continue  # only in eligible districts
-            line = _line(rng, first, 13, today, product, infants, new_id,
-                         target * rng.uniform(0.9, 1.1))
+            line = _line(rng, first, 13, today, product, given.get((f.id, product), {}),
+                         new_id, target * rng.uniform(0.9, 1.1))
             txns = [t for t, _, _ in line]
             for (t, reason, tid), row in zip(line, ledger.card(txns), strict=True):
                 txn_rows.append({

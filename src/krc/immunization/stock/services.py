@@ -441,15 +441,24 @@ def read_payload(raw: bytes, today: date) -> tuple[Any, Inbound]:
         key = f"body:{digest}:{today.isoformat()}"
     phone = None
     urn = inp.get("urn") if isinstance(inp, dict) else None
-    if isinstance(urn, dict) and urn.get("scheme") == "tel" and urn.get("path"):
-        phone = str(urn["path"])
-    elif isinstance(urn, str) and urn.startswith("tel:"):
-        phone = urn[4:]
+    if isinstance(urn, dict) and urn.get("path"):
+        phone = _urn_phone(f"{urn.get('scheme')}:{urn['path']}")
+    elif isinstance(urn, str):
+        phone = _urn_phone(urn)
     if phone is None:
         curn = _get(payload, "contact", "urn")
-        if isinstance(curn, str) and curn.startswith("tel:"):
-            phone = curn[4:]
+        if isinstance(curn, str):
+            phone = _urn_phone(curn)
     return payload, Inbound(key[:200], text, phone)
+
+
+def _urn_phone(urn: str) -> str | None:
+    """Return the phone of a RapidPro `tel:+223…` or `whatsapp:223…` URN (interop.md §2)."""
+    scheme, _, path = urn.partition(":")
+    path = path.strip()
+    if not path or scheme not in ("tel", "whatsapp"):
+        return None
+    return path if scheme == "tel" or path.startswith("+") else "+" + path
 
 
 class _Refusal(Exception):
@@ -532,7 +541,8 @@ def receive_report(session: Session, actor: Actor, raw: bytes, today: date,
     """Apply one RapidPro stock report webhook call, all-or-nothing and idempotent.
 
     The raw body is always stored in `stock_message` under its idempotency key; a replay
-    returns the stored answer and applies nothing (reference §4, interop.md §2). On
+    returns the stored answer and applies nothing (reference §4, interop.md §2); only a
+    refused report that now passes (sender registered since) is applied, once. On
     PostgreSQL a valid report is stored and applied in one statement (data-modifying CTEs
     that all hang on the message insert, so a replay inserts nothing anywhere).
     `single_statements=True` (an autocommit connection) raises NeedsTransaction when the
@@ -596,9 +606,11 @@ def receive_report(session: Session, actor: Actor, raw: bytes, today: date,
     # A replay: the stored answer, nothing applied again.
     prev = conn.execute(select(StockMessage.pk, StockMessage.status, StockMessage.reply)
                         .where(StockMessage.key == inbound.key).with_for_update()).one()
-    if prev.status != "failed":
+    if prev.status != "failed" and not (prev.status == "error" and report is not None):
         return Answer(prev.status, prev.reply, replay=True)
-    # An earlier attempt crashed (its raw body was kept): process it now.
+    # An earlier attempt crashed (its raw body was kept), or was refused and now passes (the
+    # default shape has no message id, so a report resent the same day after the district
+    # registered the phone has the key of the refused one): process it now, once (row lock).
     if single_statements:
         raise NeedsTransaction()
     conn.execute(update(StockMessage).where(StockMessage.pk == prev.pk).values(

@@ -178,11 +178,10 @@ def list_groups(org_unit: str | None = None, include_closed: bool = True,
 def get_group(group_id: uuid.UUID, actor: Actor = Depends(require_actor),
               db: Database = Depends(get_db)) -> dict[str, Any]:
     """Return a group with its members (names, phones) and sessions; needs a role that reads
-    personal records (404 outside the caller's area)."""
+    personal records (404 outside the caller's area; the read is audited)."""
     _personal(actor)
-    with db.session(write=False) as s:
-        group, _v = services.group_for_read(s, actor, group_id)
-        return queries.group_detail(s, group)
+    with db.session() as s:
+        return queries.group_detail_for_read(s, actor, group_id)
 
 
 @router.patch("/nutrition/groups/{group_id}", response_model=GroupRead, responses=REFUSALS)

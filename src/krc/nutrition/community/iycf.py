@@ -90,8 +90,14 @@ def months_from_days(days: int) -> int:
 
 
 def groups_eaten(r: Recall) -> int:
-    """Return the number of the 8 food groups eaten yesterday (breast milk included, §4)."""
-    return sum((r.breastfed, r.grains, r.pulses, r.dairy, r.flesh, r.eggs, r.vita_fv,
+    """Return the number of the 8 food groups eaten yesterday (breast milk included, §4).
+
+    A milk feed (infant formula, animal milk, yoghurt drink) is a dairy product (group 4 of
+    WHO/UNICEF 2021), so `milk_feeds ≥ 1` counts the dairy group even when the dairy
+    question was left unticked.
+    """
+    dairy = r.dairy or r.milk_feeds > 0
+    return sum((r.breastfed, r.grains, r.pulses, dairy, r.flesh, r.eggs, r.vita_fv,
                 r.other_fv))
 
 

@@ -2,8 +2,8 @@
 and the figures of an org unit and period (reference/nutrition.md §4–§5).
 
 Routes resolve the org unit through the caller's scope first (`unit_in_scope`); reads of
-personal records (a child's recalls and powders) take the caller's Actor and are audited
-through `child_for_read`. Aggregates (indicators, figures, stock) carry no personal data.
+personal records (a child's recalls and powders, a group's members) take the caller's Actor
+and are audited. Aggregates (indicators, figures, stock) carry no personal data.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from krc.accounts.roles import Actor
+from krc.accounts.services import audit
 from krc.geo.models import FACILITY, VILLAGE, OrgUnit
 from krc.immunization.models import Child
 from krc.immunization.queries import child_for_read
@@ -224,6 +225,17 @@ def group_detail(session: Session, group: SupportGroup) -> dict[str, Any]:
     """Return a group with its members and sessions."""
     return {**group_dicts(session, [group])[0], "member_list": member_dicts(session, group),
             "session_list": session_dicts(session, group)}
+
+
+def group_detail_for_read(session: Session, actor: Actor, group_id: Any) -> dict[str, Any]:
+    """Return a group in the actor's scope with its members (women's names and phones) and
+    sessions, or raise 404; the read of these personal records is audited."""
+    from krc.nutrition.community.services import group_for_read
+    group, _village = group_for_read(session, actor, group_id)
+    detail = group_detail(session, group)
+    audit(session, actor, "read", "support_group", str(group.id),
+          {"members": len(detail["member_list"])})
+    return detail
 
 
 # --------------------------------------------------------------------------- MNP

@@ -195,9 +195,8 @@ def _group_context(db: Database, actor: Actor, group_id: str) -> dict[str, Any]:
         raise Forbidden("role_forbidden", Message(
             "Votre rôle ({role}) ne donne pas accès aux dossiers individuels",
             "Your role ({role}) gives no access to individual records", {"role": actor.role}))
-    with db.session(write=False) as s:
-        group, _village = services.group_for_read(s, actor, group_id)
-        detail = queries.group_detail(s, group)
+    with db.session() as s:
+        detail = queries.group_detail_for_read(s, actor, group_id)
     names = {m["id"]: m["name"] for m in detail["member_list"]}
     return {"g": detail, "names": names, "can_write": actor.role in OPERATIONS_WRITE}
 

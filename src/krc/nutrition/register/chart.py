@@ -23,7 +23,8 @@ SD_COLOURS = {-3: "#b2182b", -2: "#e08214", 0: "#1a9850", 2: "#e08214", 3: "#b21
 KINDS = {  # kind → (table, x is age?, unit of y)
     "wfa": ("weianthro", True, "kg"),
     "lhfa": ("lenanthro", True, "cm"),
-    "wfl": ("wflanthro", False, "kg"),
+    "wfl": ("wflanthro", False, "kg"),  # below 731 days (reference §1)
+    "wfh": ("wfhanthro", False, "kg"),  # from 731 days
 }
 
 
@@ -85,7 +86,7 @@ def _nice_step(span: float, target: int = 6) -> float:
 
 def growth_chart(kind: str, sex: int, points: Sequence[Point], labels: ChartLabels,
                  width: int = 640, height: int = 340) -> str:
-    """Return the SVG of one growth chart (wfa, lhfa or wfl) for a child of `sex` (1 male,
+    """Return the SVG of one growth chart (wfa, lhfa, wfl or wfh) for a child of `sex` (1 male,
     2 female): the WHO −3, −2, 0, +2, +3 SD curves and the child's points joined in order;
     flagged points are drawn hollow. Age-based charts show months on the x axis."""
     is_age = KINDS[kind][1]
@@ -94,11 +95,13 @@ def growth_chart(kind: str, sex: int, points: Sequence[Point], labels: ChartLabe
         x_min, x_max = 0.0, min(1856.0, (math.ceil(last / DAYS_PER_MONTH / 3) * 3 + 3)
                                 * DAYS_PER_MONTH)
     else:
-        xs = [p.x for p in points] or [60.0]
-        x_min = max(45.0, math.floor(min(xs) / 5) * 5 - 5)
-        x_max = min(110.0, math.ceil(max(xs) / 5) * 5 + 5)
+        table = tables.load(KINDS[kind][0])
+        first, last = table.first / 10, table.last / 10  # 45–110 cm (wfl), 65–120 (wfh)
+        xs = [p.x for p in points] or [first + 15]
+        x_min = max(first, math.floor(min(xs) / 5) * 5 - 5)
+        x_max = min(last, math.ceil(max(xs) / 5) * 5 + 5)
         if x_max <= x_min:
-            x_min, x_max = 45.0, 110.0
+            x_min, x_max = first, last
     sd = curves(kind, sex, x_min, x_max)
     ys = [y for line in sd.values() for _, y in line] + [p.y for p in points]
     y_min = math.floor(min(ys)) if ys else 0.0

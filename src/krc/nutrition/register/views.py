@@ -53,7 +53,9 @@ DESTINATION_LABELS = {"stabilisation": N_("Centre de stabilisation (URENI)"),
                       "assessment": N_("Évaluation et conseil au CSCom")}
 REASON_LABELS = {"sam": N_("MAS"), "mam": N_("MAM"),
                  "faltering": N_("Croissance insuffisante")}
-REFERRAL_STATUS_LABELS = {"open": N_("en attente"), "attended": N_("reçu"),
+# "en attente" alone is another catalog's message ("queued", messaging.po, loaded first):
+# a referral's own wording keeps its English from being shadowed.
+REFERRAL_STATUS_LABELS = {"open": N_("en attente de prise en charge"), "attended": N_("reçu"),
                           "closed": N_("clôturée")}
 OUTCOME_LABELS = {"recovered": N_("guéri"), "defaulted": N_("abandon"), "died": N_("décédé"),
                   "non_response": N_("non-répondant"), "transferred": N_("transféré")}
@@ -86,6 +88,16 @@ def _labels(lang: str) -> dict[str, Any]:
             "outcomes": list(OUTCOME_LABELS), "pregnancy_outcomes": list(PREGNANCY_OUTCOMES),
             "fz": lambda z: "—" if z is None else f"{z:+.2f}".replace(
                 ".", "," if lang == "fr" else ".")}
+
+
+def _indicator_label(lang: str) -> Callable[[str], str]:
+    """Return the translated name of an IYCF indicator code (community catalogue)."""
+    try:
+        from krc.nutrition.community.views import INDICATOR_LABELS
+    except ImportError:  # pragma: no cover - the community package is optional
+        return lambda code: code
+    tr = translations(lang).gettext
+    return lambda code: tr(INDICATOR_LABELS[code]) if code in INDICATOR_LABELS else code
 
 
 def _form_id(form: Mapping[str, Any]) -> uuid.UUID:
@@ -136,7 +148,7 @@ def dashboard(request: Request, org_unit: str | None = None, period: str | None 
         "unit": data["org_unit"], "period": p.code, "up": up,
         "level_name": LEVEL_NAMES[unit_level][1 if lang == "en" else 0],
         "sub_level": LEVEL_NAMES.get(unit_level + 1, ("", ""))[1 if lang == "en" else 0],
-        "community": data["community"]})
+        "community": data["community"], "indicator_label": _indicator_label(lang)})
 
 
 # --------------------------------------------------------------------------- children
@@ -160,8 +172,11 @@ def growth_charts(child: Child, visits: list[Any], tr: Callable[[str], str]) -> 
            if v.weight_kg is not None]
     lhfa = [chart.Point(v.age_days, v.clenhei or v.lenhei_cm, bool(v.flen)) for v in visits
             if v.lenhei_cm is not None]
+    # Weight-for-length below 731 days, weight-for-height from 731 (reference §1): two tables.
     wfl = [chart.Point(v.clenhei or v.lenhei_cm, v.weight_kg, bool(v.fwfl)) for v in visits
            if v.lenhei_cm is not None and v.weight_kg is not None and v.age_days < 731]
+    wfh = [chart.Point(v.clenhei or v.lenhei_cm, v.weight_kg, bool(v.fwfl)) for v in visits
+           if v.lenhei_cm is not None and v.weight_kg is not None and v.age_days >= 731]
     out = [Markup(chart.growth_chart("wfa", sex, wfa, chart.ChartLabels(
         tr("Poids pour l'âge"), tr("Âge (mois)"), tr("Poids (kg)"), flagged)))]
     if lhfa:
@@ -170,6 +185,10 @@ def growth_charts(child: Child, visits: list[Any], tr: Callable[[str], str]) -> 
     if wfl:
         out.append(Markup(chart.growth_chart("wfl", sex, wfl, chart.ChartLabels(
             tr("Poids pour la taille"), tr("Taille (cm)"), tr("Poids (kg)"), flagged))))
+    if wfh:
+        out.append(Markup(chart.growth_chart("wfh", sex, wfh, chart.ChartLabels(
+            tr("Poids pour la taille (24 à 59 mois)"), tr("Taille (cm)"), tr("Poids (kg)"),
+            flagged))))
     return out
 
 
