@@ -30,6 +30,11 @@ CODES = VACCINES + ("SAB", "DILBCG")
     ("PRT AUTRE PCV 4", "loss", "other", (("PCV", 4),)),
     ("STK SAB 100 DILBCG 40", "count", None, (("SAB", 100), ("DILBCG", 40))),
     ("STK BCG 007", "count", None, (("BCG", 7),)),
+    # French names of the vaccines give the codes of reference §1
+    ("STK VPO 300 VAR 40 VAA 20 VPI 10", "count", None,
+     (("OPV", 300), ("MCV", 40), ("YF", 20), ("IPV", 10))),
+    ("recu rr 50, pneumo 8, palu 4", "receipt", None,
+     (("MCV", 50), ("PCV", 8), ("MALARIA", 4))),
 ])
 def test_valid_reports(text: str, kind: str, reason: str | None,
                        lines: tuple[tuple[str, int], ...]) -> None:
@@ -70,6 +75,15 @@ def test_errors_name_the_fault(text: str, code: str, fr: str, en: str) -> None:
     assert info.value.code == code
     assert fr in info.value.text("fr"), info.value.text("fr")
     assert en in info.value.text("en"), info.value.text("en")
+
+
+def test_an_alias_and_its_code_are_one_product() -> None:
+    with pytest.raises(sms.ReportError) as info:
+        sms.parse("STK OPV 10 VPO 5", VACCINES)
+    assert info.value.text("fr") == "code en double : OPV (une seule quantité par code)"
+    with pytest.raises(sms.ReportError) as info:  # an alias of an unconfigured code
+        sms.parse("STK PALU 4", [c for c in VACCINES if c != "MALARIA"])
+    assert "code inconnu : PALU" in info.value.text("fr")
 
 
 def test_configured_codes_only() -> None:

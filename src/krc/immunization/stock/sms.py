@@ -5,8 +5,11 @@ commas, `=` or `:`. Keywords: STK/STOCK (physical count), REC/RECU (receipt), UT
 used), PRT/PERTE (loss). A loss may name its reason right after the keyword
 (`PRT GEL PENTA 10`): EXP/PERIME (expired), CASSE/BRISE (broken), GEL/GELE (frozen),
 VVM/PASTILLE (VVM past discard point), AUTRE (other); without a reason word the loss is
-recorded as `other`. Every error names its fault in the sender's language (fra, eng; bam
-falls back to fra), and a message with any error records nothing.
+recorded as `other`. Vaccines may also be named as health workers say them in French:
+VPO (OPV), VPI (IPV), VAR or RR (MCV; reference §1 "VAR"), VAA (YF; §1 "VAA"), PNEUMO or
+PCV13 (PCV), PALU (MALARIA); the reply echoes the code. Every error names its fault in
+the sender's language (fra, eng; bam falls back to fra), and a message with any error
+records nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ REASON_WORDS = {
     "VVM": "vvm", "PASTILLE": "vvm",
     "AUTRE": "other", "OTHER": "other",
 }
+# French names of the vaccines (reference §1 notes "VAR", "VAA") → the codes of §1.
+CODE_ALIASES = {"VPO": "OPV", "VPI": "IPV", "VAR": "MCV", "RR": "MCV", "VAA": "YF",
+                "PNEUMO": "PCV", "PCV13": "PCV", "PALU": "MALARIA"}
 MAX_QUANTITY = 1_000_000
 MAX_LENGTH = 1600  # characters (10 concatenated SMS)
 SEPARATORS = re.compile(r"[\s,=:]+")
@@ -111,6 +117,7 @@ def parse(text: str, codes: Sequence[str]) -> StockReport:
             "aucun produit après {k} ; format : {f}", "no product after {k}; format: {f}",
             {"k": keyword, "f": fmt}), token=keyword)
     known = set(codes)
+    rest = [CODE_ALIASES[w] if CODE_ALIASES.get(w) in known else w for w in rest]
     lines: list[tuple[str, int]] = []
     seen: set[str] = set()
     i = 0
