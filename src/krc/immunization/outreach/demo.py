@@ -16,7 +16,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from krc.accounts.services import audit, utcnow
@@ -120,15 +120,25 @@ def add_outreach_demo(session: Session, seed: int, today: date, facility_codes: 
         session.execute(insert(cast(Table, OutreachSessionVillage.__table__)),
                         [{"session_pk": pk_of[sid], "village_id": vid}
                          for sid, vid in targets])
+    # One read of the candidate doses, then one executemany by primary key (an UPDATE per
+    # session day scanned a whole day of national doses each time).
+    wanted = {(fid, day, strategy): str(sid) for sid, fid, day, strategy in links}
     linked = 0
-    for sid, fid, day, strategy in links:
-        result = session.execute(
-            update(Vaccination).where(
-                Vaccination.facility_id == fid, Vaccination.given_on == day,
-                Vaccination.strategy == strategy, Vaccination.session.is_(None),
-                Vaccination.deleted.is_(False))
-            .values(session=str(sid)).execution_options(synchronize_session=False))
-        linked += int(getattr(result, "rowcount", 0) or 0)
+    if wanted:
+        pks = [{"p": pk, "s": wanted[(int(fid), day, strategy)]}
+               for pk, fid, day, strategy in session.execute(
+                   select(Vaccination.pk, Vaccination.facility_id, Vaccination.given_on,
+                          Vaccination.strategy)
+                   .where(Vaccination.facility_id.in_({k[0] for k in wanted}),
+                          Vaccination.given_on.in_({k[1] for k in wanted}),
+                          Vaccination.strategy.in_(("outreach", "mobile")),
+                          Vaccination.session.is_(None), Vaccination.deleted.is_(False)))
+               if (int(fid), day, strategy) in wanted]
+        table = cast(Table, Vaccination.__table__)
+        for i in range(0, len(pks), 5000):
+            session.execute(table.update().where(table.c.pk == bindparam("p"))
+                            .values(session=bindparam("s")), pks[i:i + 5000])
+        linked = len(pks)
     held = len(rows) - planned
     audit(session, None, "create", "outreach_demo", str(seed),
           {"held": held, "planned": planned, "doses_linked": linked,
