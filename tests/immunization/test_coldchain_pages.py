@@ -75,6 +75,17 @@ def test_national_sees_solar_progress(client: TestClient, world: World) -> None:
     assert "1 installés sur une cible de 2" in main.replace("\u202f", " ").replace("\xa0", " ")
 
 
+def test_energy_source_is_shown_in_the_users_language(client: TestClient, world: World) -> None:
+    body = {"serial": "SDD-KATI-7", "type": "solar_direct_drive", "facility": "ML0207-C01",
+            "energy_source": "solar"}
+    assert client.post("/api/v1/coldchain/equipment", json=body,
+                       headers=world.headers("kati")).status_code == 201
+    signed_in(client, "kati")
+    fr = client.get("/coldchain/equipment/SDD-KATI-7").text
+    assert "<dd>solaire</dd>" in fr and "<dd>solar</dd>" not in fr
+    assert "<dd>solar</dd>" in client.get("/coldchain/equipment/SDD-KATI-7?lang=en").text
+
+
 def test_equipment_page_trace_status_form_and_upload(client: TestClient, world: World) -> None:
     seed(client, world)
     csrf = signed_in(client, "kati")

@@ -31,6 +31,9 @@ router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 ALARM_LABELS = {"heat": N_("Alarme chaleur"), "freeze": N_("Alarme gel"),
                 "data_gap": N_("Données manquantes"), "no_data": N_("Aucune donnée")}
+ENERGY_LABELS = {"solar": ("solaire", "solar"), "electricity": ("électricité", "electricity"),
+                 "gas": ("gaz", "gas"), "kerosene": ("pétrole", "kerosene"),
+                 "other": ("autre", "other")}
 TRACE_DAYS = 30
 
 
@@ -39,6 +42,7 @@ def _labels(lang: str) -> dict[str, Any]:
     pick = 1 if lang == "en" else 0
     return {"type_label": lambda t: TYPE_LABELS.get(t, (t, t))[pick],
             "eq_status_label": lambda s: STATUS_LABELS.get(s, (s, s))[pick],
+            "energy_label": lambda e: ENERGY_LABELS.get(e, (e, e))[pick] if e else "—",
             "alarm_label": lambda a: tr(ALARM_LABELS[a]) if a in ALARM_LABELS else a,
             "duration": lambda m: f"{m // 60} h {m % 60:02d}" if m >= 60 else f"{m} min"}
 
