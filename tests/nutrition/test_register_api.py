@@ -439,3 +439,97 @@ def test_figures_per_unit_and_period(client: TestClient, world: World) -> None:
     mopti = client.get("/api/v1/nutrition/figures", params={"period": "2026"},
                        headers=world.headers("vacc_mopti")).json()
     assert mopti["totals"]["children_monitored"] == 0
+
+
+# --------------------------------------------------------------------------- voiding a visit
+
+def void(client: TestClient, world: World, cid: str, vid: str, reason: str | None = "typo",
+         user: str | None = H, lang: str = "fr", body: bool = False) -> Any:
+    url = f"/api/v1/children/{cid}/growth-visits/{vid}"
+    headers = world.headers(user, lang) if user else {}
+    if body:
+        return client.request("DELETE", url, json={"reason": reason}, headers=headers)
+    params = {"reason": reason} if reason is not None else {}
+    return client.delete(url, params=params, headers=headers)
+
+
+def test_voiding_a_visit_closes_its_referral_and_is_audited(client: TestClient,
+                                                           world: World) -> None:
+    cid = new_child(client, world, birth_date="2025-06-01")
+    sam = visit(client, world, cid, "2026-03-10", muac=110).json()  # a typo: 110 for 130
+    assert sam["referral"]["status"] == "open"
+    r = void(client, world, cid, sam["id"], reason="PB 130 saisi 110", body=True)
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["voided"] is True and out["void_reason"] == "PB 130 saisi 110"
+    assert out["referral"]["status"] == "closed"
+    assert out["referral"]["outcome"] == "entered_in_error"
+    assert audits(world, "void", "growth_visit") == 1
+    assert audits(world, "update", "nutrition_referral") == 1
+    with world.db.session() as s:
+        event = s.scalar(select(AuditEvent).where(AuditEvent.action == "void"))
+        assert event is not None and event.detail["values"]["muac"] == 110  # type: ignore[index]
+    # Idempotent: the same answer, no second audit.
+    again = void(client, world, cid, sam["id"], reason="autre raison")
+    assert again.status_code == 200 and again.json()["void_reason"] == "PB 130 saisi 110"
+    assert audits(world, "void", "growth_visit") == 1
+    # Listed, flagged; the corrected visit can be entered the same day.
+    rows = client.get(f"/api/v1/children/{cid}/growth-visits", headers=world.headers(H)).json()
+    assert [x["voided"] for x in rows] == [True]
+    fixed = visit(client, world, cid, "2026-03-10", muac=130)
+    assert fixed.status_code == 201, fixed.text
+    assert fixed.json()["referral"] is None
+    # The referral list shows the closed referral with its outcome.
+    listed = client.get("/api/v1/nutrition/referrals", headers=world.headers(H)).json()
+    assert [x["outcome"] for x in listed] == ["entered_in_error"]
+
+
+def test_an_attended_referral_stays_open_when_its_visit_is_voided(client: TestClient,
+                                                                  world: World) -> None:
+    cid = new_child(client, world, birth_date="2025-06-01")
+    sam = visit(client, world, cid, "2026-03-01", muac=110).json()
+    client.patch(f"/api/v1/nutrition/referrals/{sam['referral']['id']}",
+                 json={"status": "attended", "attended_on": "2026-03-02"},
+                 headers=world.headers(H))
+    out = void(client, world, cid, sam["id"]).json()
+    assert out["voided"] is True and out["referral"]["status"] == "attended"
+
+
+def test_a_voided_visit_no_longer_counts_in_faltering_nor_figures(client: TestClient,
+                                                                  world: World) -> None:
+    cid = new_child(client, world, birth_date="2025-06-01")
+    assert visit(client, world, cid, "2026-01-05", weight=7.6).status_code == 201
+    typo = visit(client, world, cid, "2026-02-02", weight=9.0, muac=110).json()  # 9.0 for 7.9
+    assert typo["classification"]["status"] == "sam"
+    params = {"org_unit": "ML0207", "period": "2026Q1"}
+    before = client.get("/api/v1/nutrition/figures", params=params,
+                        headers=world.headers("kati")).json()["totals"]
+    assert before["visits"] == 2 and before["sam"]["detected"] == 1
+    assert before["referrals"]["made"] == 1
+    assert void(client, world, cid, typo["id"]).status_code == 200
+    # Compared with the voided 9.0 kg the next weight would be a WAZ drop; with 7.6 it is not.
+    nxt = visit(client, world, cid, "2026-03-02", weight=8.1).json()
+    assert nxt["faltering"] == [] and nxt["referral"] is None
+    after = client.get("/api/v1/nutrition/figures", params=params,
+                       headers=world.headers("kati")).json()["totals"]
+    assert after["visits"] == 2 and after["sam"]["detected"] == 0
+    assert after["referrals"]["made"] == 0 and after["faltering"] == 0
+
+
+def test_void_refusals(client: TestClient, world: World) -> None:
+    cid = new_child(client, world, birth_date="2025-06-01")
+    vid = visit(client, world, cid, "2026-03-10").json()["id"]
+    assert void(client, world, cid, vid, user=None).status_code == 401
+    assert void(client, world, cid, vid, user="partner").status_code == 403
+    assert void(client, world, cid, vid, user="vacc_mopti").status_code == 404  # other area
+    assert void(client, world, cid, str(uuid.uuid4())).status_code == 404
+    other = new_child(client, world, birth_date="2025-06-02", given_name="Bintou")
+    assert void(client, world, other, vid).status_code == 404  # not this child's visit
+    r = void(client, world, cid, vid, reason="  ")
+    assert r.status_code == 422 and r.json()["code"] == "reason_missing"
+    assert "raison" in r.text
+    r = void(client, world, cid, vid, reason=None, lang="en")
+    assert r.status_code == 422 and "reason" in r.text
+    r = void(client, world, cid, vid, reason="", body=True, lang="en")
+    assert r.status_code == 422 and "Give the reason" in r.text
+    assert audits(world, "void", "growth_visit") == 0

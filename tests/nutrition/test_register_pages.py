@@ -302,3 +302,37 @@ def test_weight_for_height_chart_from_24_months(client: TestClient, world: World
     assert '<circle cx=' in svg  # 112 cm is drawn: the axis goes past wfl's 110 cm
     median = dict(chart.curves("wfh", 1, 111.0, 113.0, steps=20)[0])
     assert abs(median[112.0] - 19.2439) < 1e-9  # WHO wfhanthro, boys, 112 cm: M
+
+
+def test_growth_page_voids_a_visit_entered_in_error(client: TestClient, world: World) -> None:
+    cid = new_child(client, world, birth_date="2025-06-01")
+    csrf = signed_in(client, "vacc_kati")
+    assert visit_form(client, cid, csrf, date="2026-02-10", weight="7,9").status_code == 200
+    r = visit_form(client, cid, csrf)  # SAM (a typo), referral raised
+    assert r.status_code == 200
+    vid = re.findall(r'data-visit="([^"]+)"', r.text)[0]  # newest first
+    html = main_of(r.text)
+    assert "Annuler (saisie erronée)" in html
+    assert f'action="/nutrition/children/{cid}/visits/{vid}/void"' in html
+    url = f"/nutrition/children/{cid}/visits/{vid}/void"
+    missing = client.post(url, data={"csrf_token": csrf, "reason": " "})
+    assert missing.status_code == 422 and "Indiquez la raison" in missing.text
+    bad = client.post(url, data={"csrf_token": "bad", "reason": "x"})
+    assert bad.status_code == 422 and "visit-voided" not in bad.text  # CSRF refused
+    done = client.post(url, data={"csrf_token": csrf, "reason": "poids 7,0 saisi 6,0"})
+    assert done.status_code == 200, main_of(done.text)
+    html = main_of(done.text)
+    assert "visit-voided" in html and "poids 7,0 saisi 6,0" in html
+    assert re.search(rf'class="[^"]*voided"\s+data-visit="{vid}"', html)
+    assert "Visites <small>(1)</small>" in html
+    assert "saisie erronée" in html  # the referral's outcome
+    # Three charts (weight/age, length/age, weight/length): one point each, not two.
+    assert main_of(r.text).count('class="point"') == 6
+    assert html.count('class="point"') == 3
+    en = main_of(client.get(f"/nutrition/children/{cid}?lang=en").text)
+    assert "Voided (entered in error)" in en and "entered in error" in en
+    # A reader sees the voided visit but no form.
+    client.post("/logout")
+    signed_in(client, "national")
+    page = main_of(client.get(f"/nutrition/children/{cid}?lang=fr").text)
+    assert "Annulée (saisie erronée)" in page and "visits/" not in page.split("Visites", 1)[1]

@@ -4,12 +4,13 @@ visits, referrals, figures (reference/nutrition.md §2, §5)."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
 from krc.accounts.roles import Actor
-from krc.accounts.services import audit
+from krc.accounts.services import audit, utcnow
 from krc.db import Database
 from krc.errors import invalid
 from krc.geo.queries import unit_in_scope
@@ -21,6 +22,7 @@ from krc.nutrition.register.schemas import (
     ReferralUpdate,
     VisitCreate,
     VisitRead,
+    VisitVoid,
     WomanCard,
     WomanCreate,
     WomanRead,
@@ -141,6 +143,25 @@ def list_visits(child_id: uuid.UUID, actor: Actor = Depends(require_actor),
         child, visits, refs = queries.child_nutrition(s, actor, child_id)
         by_visit = {r.visit_pk: r for r in refs}
         return [queries.visit_dict(s, v, child, by_visit.get(v.pk)) for v in visits]
+
+
+@router.delete("/children/{child_id}/growth-visits/{visit_id}", response_model=VisitRead,
+               responses=REFUSALS)
+def void_visit(child_id: uuid.UUID, visit_id: uuid.UUID, request: Request,
+               reason: str | None = Query(None, max_length=200),
+               body: VisitVoid | None = Body(None),
+               actor: Actor = Depends(require_actor), db: Database = Depends(get_db)
+               ) -> dict[str, Any]:
+    """Void a visit entered in error (`?reason=` as for a dose, or a JSON body
+    `{"reason": …}`): kept, flagged `voided`, excluded from charts, growth faltering,
+    discharge and figures; its referral still open with no follow-up is closed as
+    `entered_in_error`. Audited; voiding again answers the same."""
+    text = reason if reason is not None else (body.reason if body is not None else "")
+    now = datetime.combine(today(request), utcnow().timetz())
+    with db.session() as s:
+        v = services.void_visit(s, actor, visit_id, text, now, child_id=child_id)
+        child, ref = queries.visit_context(s, v)
+        return queries.visit_dict(s, v, child, ref)
 
 
 @router.get("/nutrition/referrals", response_model=list[ReferralRead], responses=REFUSALS)

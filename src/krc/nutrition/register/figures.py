@@ -27,6 +27,8 @@ from krc.results.periods import Period
 
 UNDER_24_DAYS = 730  # 0–23 months: age in months < 24, i.e. up to day 730
 OUTCOMES = ("recovered", "defaulted", "died", "non_response", "transferred")
+# A referral closed because its visit was voided (entered in error) never happened.
+LIVE_REFERRAL = or_(Referral.outcome.is_(None), Referral.outcome != "entered_in_error")
 
 
 def _pct(n: int, d: int) -> float | None:
@@ -93,7 +95,8 @@ def nutrition_figures(session: Session, unit: OrgUnit, period: Period, on: date,
         .join(fac, fac.id == GrowthVisit.facility_id)
         .join(Child, Child.pk == GrowthVisit.child_pk)
         .join(home, home.id == Child.facility_id)
-        .where(GrowthVisit.visit_on >= start, GrowthVisit.visit_on <= end, in_unit)
+        .where(GrowthVisit.visit_on >= start, GrowthVisit.visit_on <= end, in_unit,
+               GrowthVisit.voided_at.is_(None))
         .order_by(GrowthVisit.visit_on))
     for (child, day, age, zlen, flen, zwei, fwei, zwfl, fwfl, muac, oedema, status, falt,
          path, home_path) in rows:
@@ -115,7 +118,8 @@ def nutrition_figures(session: Session, unit: OrgUnit, period: Period, on: date,
             select(Referral.reason, Referral.status,
                    Referral.attended_on, Referral.outcome, fac.path)
             .join(fac, fac.id == Referral.facility_id)
-            .where(Referral.referred_on >= start, Referral.referred_on <= end, in_unit)):
+            .where(Referral.referred_on >= start, Referral.referred_on <= end, in_unit,
+                   LIVE_REFERRAL)):
         g = groups.get(group_of(path) or "")
         if g is not None:
             g.referrals.append((reason, status, attended_on, outcome))
@@ -142,7 +146,8 @@ def _referred_children(session: Session, groups: dict[str, _Group], end: date
                 select(Referral.child_pk, Referral.reason, Referral.referred_on,
                        Referral.outcome_on).where(Referral.child_pk.in_(ids[i:i + 900]),
                                                   Referral.reason.in_(("sam", "mam")),
-                                                  Referral.referred_on <= end)):
+                                                  Referral.referred_on <= end,
+                                                  LIVE_REFERRAL)):
             out[child].append((reason, referred_on, outcome_on))
     return out
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -88,7 +89,7 @@ class WomanContact(Base):
 class GrowthVisit(Base):
     """A growth-monitoring visit of a register child with its WHO z-scores (full
     precision), flags and classification computed at entry (reference §1, §2).
-    One visit per child and day."""
+    One live (not voided) visit per child and day."""
 
     __tablename__ = "growth_visit"
 
@@ -126,9 +127,16 @@ class GrowthVisit(Base):
     faltering: Mapped[str | None] = mapped_column(String(20))  # waz_drop,no_gain
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    # Voided (entered in error, migration 0012): kept, excluded from everything that counts.
+    voided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    voided_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    void_reason: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (
-        UniqueConstraint("child_pk", "visit_on", name="uq_growth_visit_child_day"),
+        # One live visit per child and day: a voided visit frees its day for the correction.
+        Index("uq_growth_visit_child_day_live", "child_pk", "visit_on", unique=True,
+              sqlite_where=text("voided_at IS NULL"),
+              postgresql_where=text("voided_at IS NULL")),
         # Figures read visits by org unit (facility) and date.
         Index("ix_growth_visit_facility_on", "facility_id", "visit_on"),
         Index("ix_growth_visit_on", "visit_on"),
@@ -152,7 +160,8 @@ class Referral(Base):
     status: Mapped[str] = mapped_column(String(10))  # open | attended | closed
     referred_on: Mapped[date] = mapped_column(Date)
     attended_on: Mapped[date | None] = mapped_column(Date)
-    outcome: Mapped[str | None] = mapped_column(String(14))
+    # recovered | defaulted | died | non_response | transferred | entered_in_error
+    outcome: Mapped[str | None] = mapped_column(String(20))
     outcome_on: Mapped[date | None] = mapped_column(Date)
     discharge_met_on: Mapped[date | None] = mapped_column(Date)
     notes: Mapped[str | None] = mapped_column(String(500))

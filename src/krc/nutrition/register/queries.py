@@ -122,10 +122,14 @@ def list_women(session: Session, actor: Actor, unit: OrgUnit, status: str | None
 
 # --------------------------------------------------------------------------- visits
 
-def visits_of(session: Session, child: Child) -> list[GrowthVisit]:
-    """Return the child's growth-monitoring visits, oldest first."""
-    return list(session.scalars(select(GrowthVisit).where(GrowthVisit.child_pk == child.pk)
-                                .order_by(GrowthVisit.visit_on)))
+def visits_of(session: Session, child: Child, include_voided: bool = False
+              ) -> list[GrowthVisit]:
+    """Return the child's growth-monitoring visits, oldest first; voided visits (entered
+    in error) only when asked."""
+    query = select(GrowthVisit).where(GrowthVisit.child_pk == child.pk)
+    if not include_voided:
+        query = query.where(GrowthVisit.voided_at.is_(None))
+    return list(session.scalars(query.order_by(GrowthVisit.visit_on, GrowthVisit.pk)))
 
 
 def referral_dict(session: Session, r: Referral, child: Child | None = None,
@@ -160,17 +164,27 @@ def visit_dict(session: Session, v: GrowthVisit, child: Child,
         "faltering": [f for f in (v.faltering or "").split(",") if f],
         "referral": referral_dict(session, referral, child, referral_created)
         if referral is not None else None,
+        "voided": v.voided_at is not None, "voided_at": v.voided_at,
+        "void_reason": v.void_reason,
     }
+
+
+def visit_context(session: Session, v: GrowthVisit) -> tuple[Child, Referral | None]:
+    """Return a visit's child and the referral it raised (if any)."""
+    child = session.get(Child, v.child_pk)
+    assert child is not None
+    return child, session.scalar(select(Referral).where(Referral.visit_pk == v.pk))
 
 
 def child_nutrition(session: Session, actor: Actor, child_id: uuid.UUID | str
                     ) -> tuple[Child, list[GrowthVisit], list[Referral]]:
-    """Return a child in scope with its visits and referrals; the read is audited."""
+    """Return a child in scope with its visits (voided ones included, flagged) and
+    referrals; the read is audited."""
     child = child_for_read(session, actor, child_id, audit_read=False)
     audit(session, actor, "read", "child_nutrition", str(child.id))
     refs = list(session.scalars(select(Referral).where(Referral.child_pk == child.pk)
                                 .order_by(Referral.referred_on)))
-    return child, visits_of(session, child), refs
+    return child, visits_of(session, child, include_voided=True), refs
 
 
 # --------------------------------------------------------------------------- referrals

@@ -167,6 +167,15 @@ class VisitRead(BaseModel):
     classification: dict[str, Any]
     faltering: list[str]
     referral: ReferralRead | None = None
+    voided: bool = False
+    voided_at: dt.datetime | None = None
+    void_reason: str | None = None
+
+
+class VisitVoid(_In):
+    """Why a visit is voided (entered in error)."""
+
+    reason: str = Field(default="", max_length=200)
 
 
 class ReferralUpdate(_In):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -422,7 +422,8 @@ def record_visit(session: Session, actor: Actor, child_id: uuid.UUID, data: Visi
                       "failed", "Appetite test: passed or failed")
     facility = _facility_in_scope(session, actor, data.facility, child.facility_id)
     same = session.scalar(select(GrowthVisit.pk).where(GrowthVisit.child_pk == child.pk,
-                                                       GrowthVisit.visit_on == data.date))
+                                                       GrowthVisit.visit_on == data.date,
+                                                       GrowthVisit.voided_at.is_(None)))
     if same is not None:
         raise invalid("date", "visit_already_recorded",
                       "Une visite est déjà enregistrée le {d} pour cet enfant",
@@ -433,7 +434,8 @@ def record_visit(session: Session, actor: Actor, child_id: uuid.UUID, data: Visi
     z = compute_zscores(child.sex, age_days, data.weight, data.lenhei, measure, data.muac,
                         data.oedema)
     history = list(session.scalars(select(GrowthVisit).where(
-        GrowthVisit.child_pk == child.pk).order_by(GrowthVisit.visit_on)))
+        GrowthVisit.child_pk == child.pk, GrowthVisit.voided_at.is_(None))
+        .order_by(GrowthVisit.visit_on)))
     visit = GrowthVisit(
         id=data.id or uuid.uuid4(), child_pk=child.pk, visit_on=data.date,
         facility_id=facility.id, age_days=age_days, weight_kg=data.weight,
@@ -472,6 +474,79 @@ def record_visit(session: Session, actor: Actor, child_id: uuid.UUID, data: Visi
         ref, created, transferred = _referral_for(session, actor, child, visit, reason, today)
         result.referral, result.referral_created, result.transferred = ref, created, transferred
     return result
+
+
+def visit_place(session: Session, actor: Actor, visit_id: uuid.UUID,
+                child_id: uuid.UUID | None = None) -> tuple[GrowthVisit, Child]:
+    """Return a visit (of `child_id` when given) whose child is in the actor's scope, with
+    the child, or raise 404."""
+    query = (select(GrowthVisit, Child, OrgUnit.path)
+             .join(Child, Child.pk == GrowthVisit.child_pk)
+             .join(OrgUnit, OrgUnit.id == Child.facility_id).where(GrowthVisit.id == visit_id))
+    if child_id is not None:
+        query = query.where(Child.id == child_id)
+    row = session.execute(query).first()
+    if row is None or not actor.covers(row[2]):
+        raise NotFound("visit_not_found", Message("Visite introuvable", "Visit not found"))
+    return row[0], row[1]
+
+
+def void_visit(session: Session, actor: Actor, visit_id: uuid.UUID, reason: str,
+               now: datetime | None = None, *, child_id: uuid.UUID | None = None
+               ) -> GrowthVisit:
+    """Void a visit entered in error (kept, excluded from lists that count, charts, faltering,
+    discharge and figures); the referral it raised, still open with no follow-up, is closed
+    as `entered_in_error`. Audited with the visit's values; voiding twice changes nothing."""
+    _forbidden_write(actor)
+    visit, child = visit_place(session, actor, visit_id, child_id)
+    text = (reason or "").strip()
+    if not text:
+        raise invalid("reason", "reason_missing", "Indiquez la raison de l'annulation",
+                      "Give the reason for voiding the visit")
+    if len(text) > 200:
+        raise invalid("reason", "reason_too_long", "La raison dépasse {n} caractères",
+                      "The reason is longer than {n} characters", n=200)
+    if visit.voided_at is not None:
+        return visit
+    now = now or utcnow()
+    visit.voided_at, visit.voided_by, visit.void_reason = now, actor.user_id, text
+    session.flush()
+    audit(session, actor, "void", "growth_visit", str(visit.id),
+          {"child": str(child.id), "date": visit.visit_on.isoformat(), "reason": text,
+           "values": {"facility_id": visit.facility_id, "age_days": visit.age_days,
+                      "weight": visit.weight_kg, "lenhei": visit.lenhei_cm,
+                      "measure": visit.measure, "muac": visit.muac_mm, "oedema": visit.oedema,
+                      "status": visit.status, "criteria": visit.criteria,
+                      "faltering": visit.faltering}})
+    ref = session.scalar(select(Referral).where(Referral.visit_pk == visit.pk))
+    if ref is not None and ref.status == "open" and ref.attended_on is None \
+            and ref.outcome is None:
+        before = {"status": ref.status, "outcome": ref.outcome}
+        ref.status, ref.outcome = "closed", "entered_in_error"
+        ref.outcome_on = now.date()
+        ref.notes = (((ref.notes + " · ") if ref.notes else "") + f"✗ {text}")[:500]
+        ref.updated_at, ref.updated_by = now, actor.user_id
+        audit(session, actor, "update", "nutrition_referral", str(ref.id),
+              {"before": before, "outcome": "entered_in_error", "by_void": str(visit.id)})
+    _recheck_discharge(session, child, visit)
+    return visit
+
+
+def _recheck_discharge(session: Session, child: Child, voided: GrowthVisit) -> None:
+    """Forget a discharge noted by a voided visit and look for it again in the live visits."""
+    refs = list(session.scalars(select(Referral).where(
+        Referral.child_pk == child.pk, Referral.status.in_(OPEN),
+        Referral.discharge_met_on == voided.visit_on)))
+    if not refs:
+        return
+    for r in refs:
+        r.discharge_met_on = None
+    live = list(session.scalars(select(GrowthVisit).where(
+        GrowthVisit.child_pk == child.pk, GrowthVisit.voided_at.is_(None))
+        .order_by(GrowthVisit.visit_on)))
+    for i, v in enumerate(live):
+        if v.visit_on > voided.visit_on:
+            _mark_discharge(session, child, v, live[:i + 1])
 
 
 # --------------------------------------------------------------------------- referrals

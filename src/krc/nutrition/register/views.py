@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 
 from krc.accounts.roles import Actor
+from krc.accounts.services import utcnow
 from krc.db import Database
 from krc.errors import DomainError, Forbidden, Message, NotFound
 from krc.geo.models import FACILITY, LEVEL_NAMES, OrgUnit
@@ -58,7 +59,10 @@ REASON_LABELS = {"sam": N_("MAS"), "mam": N_("MAM"),
 REFERRAL_STATUS_LABELS = {"open": N_("en attente de prise en charge"), "attended": N_("reçu"),
                           "closed": N_("clôturée")}
 OUTCOME_LABELS = {"recovered": N_("guéri"), "defaulted": N_("abandon"), "died": N_("décédé"),
-                  "non_response": N_("non-répondant"), "transferred": N_("transféré")}
+                  "non_response": N_("non-répondant"), "transferred": N_("transféré"),
+                  "entered_in_error": N_("saisie erronée")}
+# Set by the system when the visit that raised a referral is voided, never from the form.
+SYSTEM_OUTCOMES = ("entered_in_error",)
 WOMAN_STATUS_LABELS = {"pregnant": N_("enceinte"), "breastfeeding": N_("allaitante"),
                        "closed": N_("sortie")}
 PREGNANCY_OUTCOMES = {"live_birth": N_("naissance vivante"), "stillbirth": N_("mort-né"),
@@ -85,7 +89,8 @@ def _labels(lang: str) -> dict[str, Any]:
             "reason": of(REASON_LABELS), "rstatus": of(REFERRAL_STATUS_LABELS),
             "outcome": of(OUTCOME_LABELS), "wstatus": of(WOMAN_STATUS_LABELS),
             "poutcome": of(PREGNANCY_OUTCOMES), "flag": of(FLAG_LABELS),
-            "outcomes": list(OUTCOME_LABELS), "pregnancy_outcomes": list(PREGNANCY_OUTCOMES),
+            "outcomes": [o for o in OUTCOME_LABELS if o not in SYSTEM_OUTCOMES],
+            "pregnancy_outcomes": list(PREGNANCY_OUTCOMES),
             "fz": lambda z: "—" if z is None else f"{z:+.2f}".replace(
                 ".", "," if lang == "fr" else ".")}
 
@@ -198,12 +203,14 @@ def _growth_context(s: Any, actor: Actor, child_id: str, lang: str) -> dict[str,
     tr = translations(lang).gettext
     facilities = [(f.code, f.name) for f in imm_queries.facilities_in_scope(s, actor)] \
         if actor.can_write_personal else []
+    live = [v for v in visits if v.voided_at is None]
     return {"child": imm_queries.child_dict(s, child),
             "visits": [queries.visit_dict(s, v, child, by_visit.get(v.pk))
                        for v in reversed(visits)],
+            "live_visits": len(live),
             "referrals": [queries.referral_dict(s, r, child) for r in reversed(refs)],
-            "charts": growth_charts(child, visits, tr), "facilities": facilities,
-            "can_write": actor.can_write_personal}
+            "charts": growth_charts(child, live, tr), "facilities": facilities,
+            "can_write": actor.can_write_personal, "void_errors": {}, "voided": None}
 
 
 def _visit_defaults(ctx: Mapping[str, Any], on: date) -> dict[str, str]:
@@ -280,6 +287,41 @@ async def record_visit(request: Request, child_id: str, caller: Caller = Depends
     return render(request, "nutrition_child.html", {
         **ctx, **_labels(lang), "on": on, "values": values_out, "errors": errors,
         "form_id": form_id, "recorded": recorded}, status=422 if errors else 200)
+
+
+@router.post("/nutrition/children/{child_id}/visits/{visit_id}/void",
+             response_class=HTMLResponse)
+async def void_visit(request: Request, child_id: str, visit_id: str,
+                     caller: Caller = Depends(page_caller), db: Database = Depends(get_db)
+                     ) -> Response:
+    """Void a visit entered in error through services.void_visit (reason required) and show
+    the page again, the visit struck through."""
+    form = await request.form()
+    check_csrf(request, caller, str(form.get("csrf_token") or ""))
+    lang = language_of(request)
+    on = today(request)
+    void_errors: dict[str, str] = {}
+    voided = None
+    try:
+        cid, vid = uuid.UUID(child_id), uuid.UUID(visit_id)
+    except ValueError:
+        raise NotFound("visit_not_found", Message("Visite introuvable",
+                                                  "Visit not found")) from None
+    try:
+        with db.session() as s:
+            v = services.void_visit(s, caller.actor, vid, str(form.get("reason") or ""),
+                                    datetime.combine(on, utcnow().timetz()), child_id=cid)
+            voided = v.visit_on
+    except DomainError as exc:
+        if not exc.errors or exc.status != 422:
+            raise
+        void_errors[visit_id] = next(iter(field_errors(exc, lang).values()), "")
+    with db.session() as s:
+        ctx = _growth_context(s, caller.actor, child_id, lang)
+    ctx.update(void_errors=void_errors, voided=voided)
+    return render(request, "nutrition_child.html", {
+        **ctx, **_labels(lang), "on": on, "values": _visit_defaults(ctx, on), "errors": {},
+        "form_id": uuid.uuid4(), "recorded": None}, status=422 if void_errors else 200)
 
 
 # --------------------------------------------------------------------------- referrals
