@@ -2,98 +2,19 @@
 visit detects SAM, the referral is created and seen on the referrals page, then followed.
 
 Serves the app with uvicorn on a free loopback port against a copy of the test world, with
-the app clock fixed to conftest.TODAY (fixtures as in tests/web/test_browser.py).
+the app clock fixed to conftest.TODAY (fixtures `server` and `browser` in tests/conftest.py).
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from krc.config import Settings
-from krc.db import Database
-from tests.conftest import IN_CI, PASSWORD, TODAY, Template
+from tests.conftest import sign_in
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = os.environ.get("KRC_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-def _unavailable(reason: str) -> None:
-    if IN_CI:
-        pytest.fail(f"{reason} (CI=true: the browser tests must run)")
-    pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def server(sqlite_template: Template, tmp_path: Path) -> Iterator[str]:
-    """Serve the app on a loopback port over a fresh copy of the SQLite world."""
-    import uvicorn
-
-    from krc.web.app import create_app
-
-    path = tmp_path / "krc.db"
-    shutil.copy(sqlite_template.source, path)
-    db = Database(f"sqlite:///{path}")
-    app = create_app(Settings(database_url=db.url, secret_key="test"), db,
-                     clock=lambda: TODAY)
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                        lifespan="off"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
-    db.dispose()
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    """Yield a headless Chromium, or skip (fail in CI) when it is not installed."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("Playwright for Python is not installed")
-    if not Path(CHROMIUM).exists():
-        _unavailable(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-def sign_in(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-    assert "/login" not in page.url, page.content()
 
 
 def test_growth_visit_detects_sam_and_creates_a_referral(server: str, browser: Any) -> None:
