@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from krc.errors import Forbidden, Message
+
 ROLES = ("admin", "national", "regional", "district", "facility", "vaccinator", "partner",
          "integration")
 
@@ -60,3 +62,19 @@ class Actor:
     def can_write_personal(self) -> bool:
         """Return True when the role may register children and record doses."""
         return self.role in PERSONAL_WRITE
+
+
+def require_personal_write(actor: Actor) -> None:
+    """Refuse (403) a role that may not change the register of personal records."""
+    if not actor.can_write_personal:
+        raise Forbidden("role_forbidden", Message(
+            "Votre rôle ({role}) ne permet pas de modifier le registre",
+            "Your role ({role}) may not change the register", {"role": actor.role}))
+
+
+def require_in_scope(actor: Actor, path: str, name: str, field: str | None = None) -> None:
+    """Refuse (403) an org unit (its path and name) outside the actor's subtree."""
+    if not actor.covers(path):
+        raise Forbidden("out_of_scope", Message(
+            "{name} est hors de votre zone", "{name} is outside your area", {"name": name}),
+            field=field)

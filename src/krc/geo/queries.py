@@ -7,8 +7,8 @@ from sqlalchemy.orm import Session
 
 from krc.accounts.roles import Actor
 from krc.cache import TTLCache
-from krc.errors import Forbidden, Message, NotFound
-from krc.geo.models import OrgUnit
+from krc.errors import Forbidden, Message, NotFound, invalid
+from krc.geo.models import FACILITY, OrgUnit
 
 
 def unit_by_code(session: Session, code: str) -> OrgUnit:
@@ -41,3 +41,19 @@ def forget_units() -> None:
     """Clear this process's org-unit caches (called by every org-unit write)."""
     unit_refs.clear()
     district_codes.clear()
+
+
+def unit_for_field(session: Session, code: str | None, field_name: str,
+                   level: int | None = None) -> OrgUnit:
+    """Return the org unit of a code sent in a field, refusing (422, on that field) an unknown
+    code or, when `level` is given, a unit of another level (CSCom or village)."""
+    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == (code or "")))
+    if unit is None:
+        raise invalid(field_name, "org_unit_unknown", "Unité d'organisation inconnue : {code}",
+                      "Unknown org unit: {code}", code=code)
+    if level is not None and unit.level != level:
+        what = ("un établissement de santé (CSCom)", "a health facility (CSCom)") \
+            if level == FACILITY else ("un village", "a village")
+        raise invalid(field_name, "org_unit_wrong_level", "{code} n'est pas " + what[0],
+                      "{code} is not " + what[1], code=code)
+    return unit

@@ -16,10 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from krc.accounts.roles import MERGE, Actor
+from krc.accounts.roles import MERGE, Actor, require_in_scope, require_personal_write
 from krc.accounts.services import audit, utcnow
 from krc.errors import Conflict, DomainError, Forbidden, Message, NotFound, invalid
 from krc.geo.models import FACILITY, VILLAGE, OrgUnit
+from krc.geo.queries import unit_for_field
 from krc.identifiers import normalise_phone, registry_number
 from krc.immunization import dose_days, facts
 from krc.immunization.models import Child, Vaccination
@@ -41,33 +42,6 @@ MAX_AGE_YEARS = 18
 BIRTH_TOLERANCE_DAYS = 31
 
 
-def _forbidden_write(actor: Actor) -> None:
-    if not actor.can_write_personal:
-        raise Forbidden("role_forbidden", Message(
-            "Votre rôle ({role}) ne permet pas de modifier le registre",
-            "Your role ({role}) may not change the register", {"role": actor.role}))
-
-
-def _unit(session: Session, code: str | None, field_name: str, level: int) -> OrgUnit:
-    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == (code or "")))
-    if unit is None:
-        raise invalid(field_name, "org_unit_unknown", "Unité d'organisation inconnue : {code}",
-                      "Unknown org unit: {code}", code=code)
-    if unit.level != level:
-        what = ("un établissement de santé (CSCom)", "a health facility (CSCom)") \
-            if level == FACILITY else ("un village", "a village")
-        raise invalid(field_name, "org_unit_wrong_level", "{code} n'est pas " + what[0],
-                      "{code} is not " + what[1], code=code)
-    return unit
-
-
-def _in_scope(actor: Actor, unit: OrgUnit, field_name: str) -> None:
-    if not actor.covers(unit.path):
-        raise Forbidden("out_of_scope", Message(
-            "{name} est hors de votre zone", "{name} is outside your area", {"name": unit.name}),
-            field=field_name)
-
-
 @dataclass
 class ChildPlace:
     """A child the caller may change, with the paths of its facility and residence."""
@@ -79,7 +53,7 @@ class ChildPlace:
 
 def child_place(session: Session, actor: Actor, child_id: uuid.UUID) -> ChildPlace:
     """Return a child the actor may change with its paths (one query), or raise 404/409."""
-    _forbidden_write(actor)
+    require_personal_write(actor)
     village = aliased(OrgUnit)
     row = session.execute(
         select(Child, OrgUnit.path, village.path)
@@ -171,7 +145,7 @@ def find_duplicates(session: Session, actor: Actor, facts_new: PersonFacts,
 
 def register_child(session: Session, actor: Actor, data: ChildCreate, today: date) -> Registered:
     """Register a child (idempotent on `data.id`); raise DuplicateFound with candidates."""
-    _forbidden_write(actor)
+    require_personal_write(actor)
     if data.id is not None:
         existing = session.scalar(select(Child).where(Child.id == data.id))
         if existing is not None:
@@ -189,11 +163,11 @@ def register_child(session: Session, actor: Actor, data: ChildCreate, today: dat
                       "La date de naissance ({d}) correspond à plus de {y} ans",
                       "The birth date ({d}) means older than {y} years",
                       d=data.birth_date.isoformat(), y=MAX_AGE_YEARS)
-    facility = _unit(session, data.facility, "facility", FACILITY)
-    _in_scope(actor, facility, "facility")
+    facility = unit_for_field(session, data.facility, "facility", FACILITY)
+    require_in_scope(actor, facility.path, facility.name, "facility")
     village = None
     if data.village:
-        village = _unit(session, data.village, "village", VILLAGE)
+        village = unit_for_field(session, data.village, "village", VILLAGE)
         if village.parent_id != facility.id:
             raise invalid("village", "village_not_in_facility",
                           "Le village {v} ne relève pas de {f}",
@@ -381,8 +355,8 @@ def _check_dose(session: Session, actor: Actor, child: Child, vaccine: str, dose
             raise errors[0]
         raise DomainError("invalid", Message("Saisie invalide", "Invalid input"),
                           errors=[e for err in errors for e in err.errors])
-    facility = _unit(session, facility_code, "facility", FACILITY)
-    _in_scope(actor, facility, "facility")
+    facility = unit_for_field(session, facility_code, "facility", FACILITY)
+    require_in_scope(actor, facility.path, facility.name, "facility")
     same = next((v for v, _ in rows if v.vaccine == vaccine and v.dose == dose
                  and not v.deleted and v.pk != ignore_pk), None)
     if same is not None:
@@ -396,7 +370,7 @@ def _check_dose(session: Session, actor: Actor, child: Child, vaccine: str, dose
 def vaccination_for_write(session: Session, actor: Actor, vaccination_id: uuid.UUID
                           ) -> tuple[Vaccination, Child]:
     """Return a live dose and its child that the actor may change, or raise 404."""
-    _forbidden_write(actor)
+    require_personal_write(actor)
     v = session.scalar(select(Vaccination).where(Vaccination.id == vaccination_id))
     if v is None or v.deleted:
         raise NotFound("vaccination_not_found", Message("Dose introuvable", "Dose not found"))

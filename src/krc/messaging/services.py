@@ -22,11 +22,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
-from krc.accounts.roles import MESSAGING_MANAGE, PERSONAL_WRITE, Actor
+from krc.accounts.roles import MESSAGING_MANAGE, PERSONAL_WRITE, Actor, require_in_scope
 from krc.accounts.services import audit
 from krc.db import Database, is_postgres
 from krc.errors import Conflict, DomainError, Forbidden, Message, NotFound, invalid
 from krc.geo.models import OrgUnit
+from krc.geo.queries import unit_for_field
 from krc.identifiers import normalise_phone
 from krc.immunization.models import Child
 from krc.messaging import rules
@@ -77,18 +78,7 @@ def _manage(actor: Actor) -> None:
 
 
 def _in_scope(actor: Actor, unit: OrgUnit, field_name: str) -> None:
-    if not actor.covers(unit.path):
-        raise Forbidden("out_of_scope", Message(
-            "{name} est hors de votre zone", "{name} is outside your area", {"name": unit.name}),
-            field=field_name)
-
-
-def _unit(session: Session, code: str, field_name: str) -> OrgUnit:
-    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == code))
-    if unit is None:
-        raise invalid(field_name, "org_unit_unknown", "Unité d'organisation inconnue : {code}",
-                      "Unknown org unit: {code}", code=code)
-    return unit
+    require_in_scope(actor, unit.path, unit.name, field_name)
 
 
 # --------------------------------------------------------------------------- contacts
@@ -137,7 +127,7 @@ def create_contact(session: Session, actor: Actor, data: ContactInput, now: date
         child_pk = child.pk
         unit = session.get(OrgUnit, child.facility_id)
     if data.org_unit:
-        unit = _unit(session, data.org_unit, "org_unit")
+        unit = unit_for_field(session, data.org_unit, "org_unit")
     if unit is None:
         raise invalid("org_unit", "org_unit_required", "Unité d'organisation obligatoire",
                       "Org unit required")
@@ -228,7 +218,7 @@ def create_group(session: Session, actor: Actor, code: str, name: str, org_unit:
         raise invalid("kind", "group_kind_unknown",
                       "Type de groupe inconnu : {k} (women_leaders, health_workers, other)",
                       "Unknown group kind: {k} (women_leaders, health_workers, other)", k=kind)
-    unit = _unit(session, org_unit, "org_unit")
+    unit = unit_for_field(session, org_unit, "org_unit")
     _in_scope(actor, unit, "org_unit")
     existing = session.scalar(select(Group).where(Group.code == code))
     if existing is not None:

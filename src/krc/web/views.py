@@ -25,10 +25,16 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 
 from krc.accounts import services as accounts
-from krc.accounts.roles import MESSAGING_MANAGE, PERSONAL_READ, ROLE_LABELS, Actor
+from krc.accounts.roles import (
+    MESSAGING_MANAGE,
+    PERSONAL_READ,
+    ROLE_LABELS,
+    Actor,
+    require_personal_write,
+)
 from krc.config import Settings
 from krc.db import Database
-from krc.errors import DomainError, FieldError, Forbidden, Message, invalid
+from krc.errors import DomainError, FieldError, Message, invalid
 from krc.geo.models import COUNTRY, DISTRICT, FACILITY, LEVEL_NAMES, REGION, OrgUnit
 from krc.geo.queries import unit_in_scope
 from krc.identifiers import format_registry_number
@@ -276,13 +282,6 @@ def _parse_date(text: str | None, default: date, field: str = "on") -> date:
                       "Invalid date (format YYYY-MM-DD)") from None
 
 
-def _require_personal_write(actor: Actor) -> None:
-    if not actor.can_write_personal:
-        raise Forbidden("role_forbidden", Message(
-            "Votre rôle ({role}) ne permet pas de modifier le registre",
-            "Your role ({role}) may not change the register", {"role": actor.role}))
-
-
 # --------------------------------------------------------------------------- sign in / out
 
 @router.get("/login", response_class=HTMLResponse)
@@ -370,7 +369,7 @@ def _registration_choices(s: Any, actor: Actor) -> dict[str, Any]:
 def new_child_form(request: Request, caller: Caller = Depends(page_caller),
                    db: Database = Depends(get_db)) -> Response:
     """Show the registration form."""
-    _require_personal_write(caller.actor)
+    require_personal_write(caller.actor)
     with db.session() as s:
         choices = _registration_choices(s, caller.actor)
     values = dict.fromkeys(CHILD_FIELDS, "")
@@ -387,7 +386,7 @@ async def new_child(request: Request, caller: Caller = Depends(page_caller),
     """Register a child through services.register_child; warn on probable duplicates."""
     form = await request.form()
     check_csrf(request, caller, str(form.get("csrf_token") or ""))
-    _require_personal_write(caller.actor)
+    require_personal_write(caller.actor)
     lang = language_of(request)
     values = _form_values(form, CHILD_FIELDS)
     try:

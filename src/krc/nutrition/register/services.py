@@ -17,10 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from krc.accounts.roles import Actor
+from krc.accounts.roles import Actor, require_in_scope, require_personal_write
 from krc.accounts.services import audit, utcnow
-from krc.errors import Conflict, Forbidden, Message, NotFound, invalid
+from krc.errors import Conflict, Message, NotFound, invalid
 from krc.geo.models import FACILITY, VILLAGE, OrgUnit
+from krc.geo.queries import unit_for_field
 from krc.identifiers import normalise_phone
 from krc.immunization.models import Child
 from krc.immunization.services import child_place
@@ -41,35 +42,12 @@ ZSCORES = ("zlen", "zwei", "zwfl", "zbmi", "zac")
 FLAGS = ("flen", "fwei", "fwfl", "fbmi", "fac")
 
 
-def _forbidden_write(actor: Actor) -> None:
-    if not actor.can_write_personal:
-        raise Forbidden("role_forbidden", Message(
-            "Votre rôle ({role}) ne permet pas de modifier le registre",
-            "Your role ({role}) may not change the register", {"role": actor.role}))
-
-
-def _unit(session: Session, code: str | None, field_name: str, level: int) -> OrgUnit:
-    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == (code or "")))
-    if unit is None:
-        raise invalid(field_name, "org_unit_unknown", "Unité d'organisation inconnue : {code}",
-                      "Unknown org unit: {code}", code=code)
-    if unit.level != level:
-        what = ("un établissement de santé (CSCom)", "a health facility (CSCom)") \
-            if level == FACILITY else ("un village", "a village")
-        raise invalid(field_name, "org_unit_wrong_level", "{code} n'est pas " + what[0],
-                      "{code} is not " + what[1], code=code)
-    return unit
-
-
 def _facility_in_scope(session: Session, actor: Actor, code: str | None,
                        default_id: int) -> OrgUnit:
-    unit = _unit(session, code, "facility", FACILITY) if code else session.get(OrgUnit,
+    unit = unit_for_field(session, code, "facility", FACILITY) if code else session.get(OrgUnit,
                                                                                 default_id)
     assert unit is not None
-    if not actor.covers(unit.path):
-        raise Forbidden("out_of_scope", Message(
-            "{name} est hors de votre zone", "{name} is outside your area", {"name": unit.name}),
-            field="facility")
+    require_in_scope(actor, unit.path, unit.name, "facility")
     return unit
 
 
@@ -115,7 +93,7 @@ def woman_place(session: Session, actor: Actor, woman_id: uuid.UUID) -> tuple[Wo
 def register_woman(session: Session, actor: Actor, data: WomanCreate, today: date
                    ) -> WomanResult:
     """Register a pregnant or breastfeeding woman (idempotent on `data.id`), §5."""
-    _forbidden_write(actor)
+    require_personal_write(actor)
     if data.id is not None:
         existing = session.scalar(select(Woman).where(Woman.id == data.id))
         if existing is not None:
@@ -148,7 +126,7 @@ def register_woman(session: Session, actor: Actor, data: WomanCreate, today: dat
     facility = _facility_in_scope(session, actor, data.facility, 0)
     village = None
     if data.village:
-        village = _unit(session, data.village, "village", VILLAGE)
+        village = unit_for_field(session, data.village, "village", VILLAGE)
         if village.parent_id != facility.id:
             raise invalid("village", "village_not_in_facility",
                           "Le village {v} ne relève pas de {f}",
@@ -181,7 +159,7 @@ def update_woman(session: Session, actor: Actor, woman_id: uuid.UUID, data: Woma
                  today: date) -> Woman:
     """Record a pregnancy outcome and link the newborn (a register child), or change the
     status; audited with before/after (§5 "link to the child at birth")."""
-    _forbidden_write(actor)
+    require_personal_write(actor)
     woman, _facility = woman_place(session, actor, woman_id)
     before: dict[str, Any] = {}
 
@@ -238,7 +216,7 @@ def record_contact(session: Session, actor: Actor, woman_id: uuid.UUID, data: Co
                    today: date, params: RegisterParams | None = None) -> ContactResult:
     """Record an antenatal (pregnant) or postnatal contact: iron–folic acid, MUAC (at risk
     below the configurable 230 mm), counselling (§5); idempotent on `data.id`."""
-    _forbidden_write(actor)
+    require_personal_write(actor)
     woman, _unit_of_woman = woman_place(session, actor, woman_id)
     if data.id is not None:
         mine = session.scalar(select(WomanContact).where(WomanContact.id == data.id))
@@ -497,7 +475,7 @@ def void_visit(session: Session, actor: Actor, visit_id: uuid.UUID, reason: str,
     """Void a visit entered in error (kept, excluded from lists that count, charts, faltering,
     discharge and figures); the referral it raised, still open with no follow-up, is closed
     as `entered_in_error`. Audited with the visit's values; voiding twice changes nothing."""
-    _forbidden_write(actor)
+    require_personal_write(actor)
     visit, child = visit_place(session, actor, visit_id, child_id)
     text = (reason or "").strip()
     if not text:
@@ -579,7 +557,7 @@ def update_referral(session: Session, actor: Actor, referral_id: uuid.UUID,
     """Follow a referral: attended, then an outcome (recovered, defaulted, died,
     non_response, transferred); or a corrected destination after assessment (complications,
     appetite test: reference §2). A closed referral is final (409). Audited."""
-    _forbidden_write(actor)
+    require_personal_write(actor)
     ref, _child = referral_place(session, actor, referral_id)
     if ref.status == "closed":
         raise Conflict("referral_closed", Message(

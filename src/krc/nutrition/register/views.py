@@ -17,10 +17,10 @@ from markupsafe import Markup
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 
-from krc.accounts.roles import Actor
+from krc.accounts.roles import Actor, require_personal_write
 from krc.accounts.services import utcnow
 from krc.db import Database
-from krc.errors import DomainError, Forbidden, Message, NotFound
+from krc.errors import DomainError, Message, NotFound
 from krc.geo.models import FACILITY, LEVEL_NAMES, OrgUnit
 from krc.geo.queries import unit_in_scope
 from krc.immunization import queries as imm_queries
@@ -121,13 +121,6 @@ def _validate(model: type[BaseModel], values: Mapping[str, Any]) -> Any:
         clean[k] = v.replace(",", ".") if k in ("weight", "lenhei", "muac", "muac_mm") \
             and isinstance(v, str) else v
     return model.model_validate(clean)
-
-
-def _require_write(actor: Actor) -> None:
-    if not actor.can_write_personal:
-        raise Forbidden("role_forbidden", Message(
-            "Votre rôle ({role}) ne permet pas de modifier le registre",
-            "Your role ({role}) may not change the register", {"role": actor.role}))
 
 
 # --------------------------------------------------------------------------- dashboard
@@ -439,7 +432,7 @@ async def register_woman(request: Request, caller: Caller = Depends(page_caller)
     """Register a woman through services.register_woman; show the form again on errors."""
     form = await request.form()
     check_csrf(request, caller, str(form.get("csrf_token") or ""))
-    _require_write(caller.actor)
+    require_personal_write(caller.actor)
     lang = language_of(request)
     values = {n: str(form.get(n) or "").strip() for n in WOMAN_FIELDS}
     form_id = _form_id(form)
