@@ -8,11 +8,16 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
 
+from krc.accounts.models import User
+from krc.accounts.queries import actor_for
+from krc.accounts.roles import Actor
 from krc.config import get_settings
 from krc.db import Database, normalise_url
-from krc.errors import DomainError
+from krc.errors import DomainError, invalid
+from krc.geo.models import COUNTRY, OrgUnit
 
 console = Console()
 err = Console(stderr=True)
@@ -51,3 +56,23 @@ def open_database(db: str | None) -> Database:
                   "lancez d'abord `krc db upgrade`")
         raise typer.Exit(1)
     return database
+
+
+USER_OPTION = typer.Option(None, "--user", help="act as this user (scope and audit); "
+                                               "default: the command line, national scope")
+
+
+def cli_actor(s: Session, username: str | None) -> Actor:
+    """Return the actor of --user, or the command line's own national-scope actor."""
+    if username:
+        user = s.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise invalid("user", "user_unknown", "Utilisateur inconnu : {u}",
+                          "Unknown user: {u}", u=username)
+        return actor_for(s, user)
+    root = s.scalar(select(OrgUnit).where(OrgUnit.level == COUNTRY,
+                                          OrgUnit.hierarchy == "health"))
+    if root is None:
+        raise invalid("org_unit", "no_country", "Aucun pays chargé (krc geo load-seed)",
+                      "No country loaded (krc geo load-seed)")
+    return Actor(None, "cli", "admin", root.id, root.path)

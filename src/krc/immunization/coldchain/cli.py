@@ -8,41 +8,15 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from krc.accounts.models import User
-from krc.accounts.queries import actor_for
-from krc.accounts.roles import Actor
-from krc.clikit import DB_OPTION, clear_errors, console, open_database
+from krc.clikit import DB_OPTION, USER_OPTION, clear_errors, cli_actor, console, open_database
 from krc.errors import invalid
-from krc.geo.models import COUNTRY, OrgUnit
 from krc.geo.queries import unit_in_scope
 from krc.immunization.coldchain import queries, services
 from krc.immunization.coldchain.csvformat import parse_csv
 from krc.immunization.coldchain.params import SETTINGS, load_params, params_dict, set_param
 
 app = typer.Typer(help="Cold chain: equipment, temperature readings, alarms.", no_args_is_help=True)
-
-USER_OPTION = typer.Option(None, "--user", help="act as this user (scope and audit); "
-                                               "default: the command line, national scope")
-
-
-def _actor(s: Session, username: str | None) -> Actor:
-    """Return the actor of --user, or the command line's own national-scope actor."""
-    if username:
-        user = s.scalar(select(User).where(User.username == username))
-        if user is None:
-            raise invalid("user", "user_unknown", "Utilisateur inconnu : {u}",
-                          "Unknown user: {u}", u=username)
-        return actor_for(s, user)
-    root = s.scalar(select(OrgUnit).where(OrgUnit.level == COUNTRY,
-                                          OrgUnit.hierarchy == "health"))
-    if root is None:
-        raise invalid("org_unit", "no_country", "Aucun pays chargé (krc geo load-seed)",
-                      "No country loaded (krc geo load-seed)")
-    return Actor(None, "cli", "admin", root.id, root.path)
-
 
 @app.command("import-csv")
 @clear_errors
@@ -58,7 +32,7 @@ def import_csv(path: Path = typer.Argument(..., help="CSV file exported by a 30-
     times, celsius = parse_csv(text)
     database = open_database(db)
     with database.session() as s:
-        result = services.upload_readings(s, _actor(s, user), device, times, celsius,
+        result = services.upload_readings(s, cli_actor(s, user), device, times, celsius,
                                           datetime.now(UTC), "csv", text)
         opened = [(a.type, a.start, a.duration_minutes) for a in result.open_alarms]
     console.print(f"{result.received} lectures reçues, {result.new} nouvelles, "
@@ -76,7 +50,7 @@ def list_alarms(org_unit: str = typer.Option("ML", "--org-unit", help="org unit 
     """List the alarms and notices of an org unit's subtree, newest first."""
     database = open_database(db)
     with database.session(write=False) as s:
-        actor = _actor(s, user)
+        actor = cli_actor(s, user)
         unit = unit_in_scope(s, actor, org_unit)
         rows = queries.alarms(s, actor, datetime.now(UTC), load_params(s), unit=unit,
                               open_only=open_only)

@@ -6,41 +6,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from krc.accounts.models import User
-from krc.accounts.queries import actor_for
-from krc.accounts.roles import Actor
-from krc.clikit import DB_OPTION, clear_errors, console, err, open_database
-from krc.errors import DomainError, invalid
-from krc.geo.models import COUNTRY, OrgUnit
+from krc.clikit import DB_OPTION, USER_OPTION, clear_errors, cli_actor, console, err, open_database
+from krc.errors import DomainError
 from krc.geo.queries import unit_by_code
 from krc.nutrition.community import queries, services
 from krc.results.periods import parse_period
 
 app = typer.Typer(help="IYCF recalls, support groups (GASPA), micronutrient powders.",
                   no_args_is_help=True)
-
-USER_OPTION = typer.Option(None, "--user", help="act as this user (scope and audit); "
-                                               "default: the command line, national scope")
-
-
-def _actor(s: Session, username: str | None) -> Actor:
-    """Return the actor of --user, or the command line's own national-scope actor."""
-    if username:
-        user = s.scalar(select(User).where(User.username == username))
-        if user is None:
-            raise invalid("user", "user_unknown", "Utilisateur inconnu : {u}",
-                          "Unknown user: {u}", u=username)
-        return actor_for(s, user)
-    root = s.scalar(select(OrgUnit).where(OrgUnit.level == COUNTRY,
-                                          OrgUnit.hierarchy == "health"))
-    if root is None:
-        raise invalid("org_unit", "no_country", "Aucun pays chargé (krc geo load-seed)",
-                      "No country loaded (krc geo load-seed)")
-    return Actor(None, "cli", "admin", root.id, root.path)
-
 
 @app.command("import-survey")
 @clear_errors
@@ -60,12 +34,12 @@ def import_survey(path: Path = typer.Argument(..., help="survey CSV file (see RE
     today = datetime.now(UTC).date()
     try:
         with database.session() as s:
-            actor = _actor(s, user)
+            actor = cli_actor(s, user)
             result = services.import_survey(s, actor, survey, text, today, org_unit, path.name)
     except DomainError as exc:
         if exc.status == 422:
             with database.session() as s:
-                services.keep_refused_import(s, _actor(s, user), survey, text, exc, path.name)
+                services.keep_refused_import(s, cli_actor(s, user), survey, text, exc, path.name)
             for e in exc.errors:
                 err.print(e.message.text("fr"), markup=False)
         raise
