@@ -32,16 +32,29 @@ class TTLCache(Generic[K, V]):
 
     def get(self, session: Session, key: K, load: Callable[[], V]) -> V:
         """Return the cached value of key in the session's database, loading it if stale."""
-        full = (str(session.get_bind().engine.url), key)
-        now = time.monotonic()
-        hit = self._data.get(full)
-        if hit is not None and hit[1] > now:
+        url = str(session.get_bind().engine.url)
+        hit = self._data.get((url, key))
+        if hit is not None and hit[1] > time.monotonic():
             return hit[0]
         value = load()
+        self.put(url, key, value)
+        return value
+
+    def peek(self, url: str, key: K) -> V | None:
+        """Return the fresh cached value of key in the database at `url` (its engine URL as
+        `str(engine.url)` renders it), or None; never queries (for the event loop)."""
+        hit = self._data.get((url, key))
+        return hit[0] if hit is not None and hit[1] > time.monotonic() else None
+
+    def put(self, url: str, key: K, value: V) -> None:
+        """Store a value loaded from the database at `url`."""
         if len(self._data) >= self.max_entries:
             self._data.clear()
-        self._data[full] = (value, now + self.ttl)
-        return value
+        self._data[(url, key)] = (value, time.monotonic() + self.ttl)
+
+    def forget(self, url: str, key: K) -> None:
+        """Drop one entry."""
+        self._data.pop((url, key), None)
 
     def clear(self) -> None:
         """Forget everything (a change in this process, or an erased database)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -10,6 +11,8 @@ from typing import Any
 from sqlalchemy import MetaData, Select, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from krc.groupcommit import GroupCommitter
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -106,6 +109,16 @@ class Database:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._committer: GroupCommitter | None = None
+        self._committer_lock = threading.Lock()
+
+    def group_committer(self) -> GroupCommitter:
+        """This process's group committer for the database (PostgreSQL only; see
+        `krc.groupcommit`), started on first use and stopped by `dispose`."""
+        with self._committer_lock:
+            if self._committer is None:
+                self._committer = GroupCommitter(self.url)
+            return self._committer
 
     @contextmanager
     def session(self, write: bool = True) -> Iterator[Session]:
@@ -120,7 +133,11 @@ class Database:
             _WRITE_INTENT.reset(token)
 
     def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Stop the group committer and close every pooled connection."""
+        with self._committer_lock:
+            committer, self._committer = self._committer, None
+        if committer is not None:
+            committer.close()
         self.engine.dispose()
 
 

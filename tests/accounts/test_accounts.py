@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError
 
 from krc.accounts import services
 from krc.accounts.models import ApiToken, AuditEvent, User
+from krc.accounts.security import digest
 from krc.errors import DomainError
 from tests.conftest import PASSWORD, World
 
@@ -90,3 +91,21 @@ def test_passwords_are_argon2(world: World) -> None:
     with world.db.session() as s:
         h = s.scalar(select(User.password_hash).where(User.username == "kati"))
     assert h is not None and h.startswith("$argon2id$")
+
+
+def test_token_revoked_elsewhere_stops_within_the_cache_delay(
+        client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another process (`krc tokens revoke`, another worker) cannot clear this process's
+    token cache: the token keeps working for at most TOKEN_TTL seconds, then answers 401."""
+    import time
+
+    from krc import cache
+    from krc.accounts.queries import TOKEN_TTL
+    assert client.get("/api/v1/me", headers=world.headers("kati")).status_code == 200
+    with world.db.session() as s:  # as another process would: no cache to clear here
+        s.execute(update(ApiToken).where(ApiToken.token_hash == digest(world.tokens["kati"]))
+                  .values(revoked=True))
+    assert client.get("/api/v1/me", headers=world.headers("kati")).status_code == 200
+    later = time.monotonic() + TOKEN_TTL + 0.1
+    monkeypatch.setattr(cache.time, "monotonic", lambda: later)
+    assert client.get("/api/v1/me", headers=world.headers("kati")).status_code == 401

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from krc.accounts.models import ApiToken, User, WebSession
 from krc.accounts.roles import Actor
 from krc.accounts.security import digest
+from krc.cache import TTLCache
 from krc.geo.models import OrgUnit
 
 
@@ -25,8 +26,28 @@ def user_for_token(session: Session, token: str) -> User | None:
     return found[0] if found else None
 
 
+# A checked bearer token is trusted for this many seconds without a query: API calls and the
+# RapidPro webhook then cost no database round trip for authentication. A token revoked, or
+# a user deactivated, in another process (`krc tokens revoke`, another worker) stops working
+# within this delay; in the same process at once.
+TOKEN_TTL = 10.0
+TOKENS: TTLCache[str, tuple[User, Actor]] = TTLCache(TOKEN_TTL, max_entries=10_000)
+
+
+def cached_actor_for_token(url: str, token: str) -> tuple[User, Actor] | None:
+    """Return the cached user and Actor of a bearer token checked less than TOKEN_TTL
+    seconds ago in the database at `url` (`str(engine.url)`), or None; never queries."""
+    return TOKENS.peek(url, digest(token))
+
+
 def actor_for_token(session: Session, token: str) -> tuple[User, Actor] | None:
-    """Return the active user owning a bearer token and their Actor, in one query, or None."""
+    """Return the active user owning a bearer token and their Actor, in one query, or None
+    (cached for TOKEN_TTL seconds when found; the User is detached, read-only)."""
+    url = str(session.get_bind().engine.url)
+    key = digest(token)
+    hit = TOKENS.peek(url, key)
+    if hit is not None:
+        return hit
     row = session.execute(
         select(User, OrgUnit.path).join(ApiToken, ApiToken.user_id == User.id)
         .join(OrgUnit, OrgUnit.id == User.org_unit_id)
@@ -36,7 +57,10 @@ def actor_for_token(session: Session, token: str) -> tuple[User, Actor] | None:
     if row is None:
         return None
     user, path = row
-    return user, Actor(user.id, user.username, user.role, user.org_unit_id, path, user.language)
+    found = user, Actor(user.id, user.username, user.role, user.org_unit_id, path,
+                        user.language)
+    TOKENS.put(url, key, found)
+    return found
 
 
 def session_for_key(session: Session, key: str,

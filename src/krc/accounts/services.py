@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from krc.accounts.models import ApiToken, AuditEvent, LoginFailure, User, WebSession
+from krc.accounts.queries import TOKENS
 from krc.accounts.roles import ROLES, Actor
 from krc.accounts.security import digest, hash_password, new_token, verify_password
 from krc.errors import DomainError, Message, invalid
@@ -76,6 +77,7 @@ def revoke_token(session: Session, token: str) -> bool:
     if row is None:
         return False
     row.revoked = True
+    TOKENS.clear()  # this process at once; other processes within TOKEN_TTL
     return True
 
 

@@ -8,10 +8,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from krc.accounts.models import User
-from krc.accounts.queries import actor_for, actor_for_token, session_for_key
+from krc.accounts.queries import (
+    actor_for,
+    actor_for_token,
+    cached_actor_for_token,
+    session_for_key,
+)
 from krc.accounts.roles import Actor
 from krc.config import Settings
 from krc.db import Database
@@ -72,10 +78,23 @@ def _authenticate(request: Request, s: Session) -> Caller | None:
     return None
 
 
-def optional_caller(request: Request, db: Database = Depends(get_db)) -> Caller | None:
-    """Return the caller when credentials are present and valid, else None."""
+def _authenticate_now(request: Request, db: Database) -> Caller | None:
     with db.session(write=False) as s:
         return _authenticate(request, s)
+
+
+async def optional_caller(request: Request, db: Database = Depends(get_db)) -> Caller | None:
+    """Return the caller when credentials are present and valid, else None.
+
+    A bearer token checked in the last TOKEN_TTL seconds is answered from the per-process
+    cache in the event loop (no thread hand-off, no query); anything else is checked in a
+    worker thread."""
+    auth = request.headers.get("authorization", "")
+    if auth[:7].lower() == "bearer ":
+        hit = cached_actor_for_token(str(db.engine.url), auth[7:].strip())
+        if hit is not None:
+            return Caller(hit[1], hit[0], None, False)
+    return await run_in_threadpool(_authenticate_now, request, db)
 
 
 def check_csrf(request: Request, caller: Caller, form_token: str | None = None) -> None:

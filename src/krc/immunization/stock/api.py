@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import logging
-import time
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Message as AsgiMessage
 
-from krc.accounts.queries import actor_for_token
+from krc.accounts.queries import actor_for_token, cached_actor_for_token
 from krc.accounts.roles import Actor
-from krc.db import RESET_HOOKS, Database, is_postgres
+from krc.db import Database, is_postgres
 from krc.errors import Forbidden, Message, invalid
 from krc.geo.queries import unit_in_scope
 from krc.immunization.stock import queries, services
@@ -154,54 +155,71 @@ def delete_reporter(reporter_id: int, actor: Actor = Depends(require_actor),
 
 # --------------------------------------------------------------------------- webhook
 
-TOKEN_TTL = 10.0  # seconds a checked token is trusted without a query (revocation delay)
-_TOKENS: dict[tuple[str, str], tuple[Actor, float]] = {}
-RESET_HOOKS.append(_TOKENS.clear)
-
-
-def _webhook_actor(db: Database, header: str) -> Actor:
-    """Return the Actor of `Authorization: Token <key>` (or Bearer), or raise 401."""
+def _webhook_actor(db: Database, header: str) -> Actor | None:
+    """Return the Actor of `Authorization: Token <key>` (or Bearer) when the per-process
+    token cache knows it (None: check it in a thread with `_webhook_actor_now`), or raise
+    401 when the header is malformed."""
     scheme, _, key = header.strip().partition(" ")
     key = key.strip()
     if scheme.lower() not in ("token", "bearer") or not key:
         raise Unauthorized("auth_required", Message(
             "Authentification requise (en-tête Authorization: Token <clé>)",
             "Authentication required (header Authorization: Token <key>)"))
-    now = time.monotonic()
-    cached = _TOKENS.get((db.url, key))
-    if cached is not None and cached[1] > now:
-        return cached[0]
+    hit = cached_actor_for_token(str(db.engine.url), key)
+    return hit[1] if hit is not None else None
+
+
+def _webhook_actor_now(db: Database, header: str) -> Actor:
+    """Check the token in the database (cached afterwards), or raise 401."""
+    key = header.strip().partition(" ")[2].strip()
     with db.session(write=False) as s:
         found = actor_for_token(s, key)
     if found is None:
-        _TOKENS.pop((db.url, key), None)
         raise Unauthorized("token_invalid", Message("Jeton invalide ou révoqué",
                                                     "Invalid or revoked token"))
-    if len(_TOKENS) > 1000:
-        _TOKENS.clear()
-    _TOKENS[(db.url, key)] = (found[1], now + TOKEN_TTL)
     return found[1]
 
 
 def _handle(db: Database, actor: Actor, raw: bytes, day: date) -> services.Answer:
+    """Receive a call in one transaction (SQLite; on PostgreSQL, a call to reprocess)."""
+    with db.session() as s:
+        return services.receive_report(s, actor, raw, day)
+
+
+def _plan(db: Database, actor: Actor, raw: bytes, day: date) -> services.Plan:
+    with db.session(write=False) as s:
+        return services.plan_report(s, str(db.engine.url), actor, raw, day)
+
+
+async def _receive(db: Database, actor: Actor, raw: bytes, day: date) -> services.Answer:
+    """Receive a call; on PostgreSQL through the group committer (`krc.groupcommit`).
+
+    The call is planned in the event loop from the per-process caches (or in a worker
+    thread when they miss), then its statements join the next batch transaction; the answer
+    comes back once that transaction has committed. Jobs are ordered by facility and key so
+    that batches of two workers take their row locks in the same order."""
+    if not is_postgres(db.engine):
+        return await run_in_threadpool(_handle, db, actor, raw, day)
     try:
-        if is_postgres(db.engine):
-            # Each write of the call is one atomic statement: no BEGIN/COMMIT round trips.
-            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn, \
-                    Session(bind=conn) as s:
-                try:
-                    return services.receive_report(s, actor, raw, day, single_statements=True)
-                except services.NeedsTransaction:
-                    pass
-        with db.session() as s:
-            return services.receive_report(s, actor, raw, day)
-    except services.DomainError:
-        raise
-    except Exception as exc:  # keep the raw message; RapidPro retries and the replay reruns
-        log.exception("stock webhook failed")
-        with db.session() as s:
-            services.record_failure(s, actor, raw, day, repr(exc))
-        raise
+        plan = services.plan_report(None, str(db.engine.url), actor, raw, day)
+    except services.CacheMiss:
+        plan = await run_in_threadpool(_plan, db, actor, raw, day)
+    committer, order = db.group_committer(), (plan.facility_id or 0, plan.key)
+    locks = (services.facility_lock(plan.facility_id),) if plan.applies and \
+        plan.facility_id is not None else ()
+    answer = services.group_answer(plan, await committer.run(services.group_statements(plan),
+                                                             order, locks))
+    if answer is None:  # the key was there: a replay
+        answer = services.stored_answer(
+            plan, await committer.run(services.stored_statements(plan), order))
+    if answer is None:
+        answer = await run_in_threadpool(_handle, db, actor, raw, day)
+    return answer
+
+
+def _record_failure(db: Database, actor: Actor, raw: bytes, day: date, exc: Exception) -> None:
+    with db.session() as s:
+        services.record_failure(s, actor, raw, day, repr(exc))
 
 
 @router.post("/rapidpro/webhook", response_model=WebhookAnswer,
@@ -214,15 +232,104 @@ async def rapidpro_webhook(request: Request) -> Response:
     `run.uuid` + node) returns the same answer and applies nothing again.
 
     Lean path: the token and the reporter's phone are cached for a few seconds, and on
-    PostgreSQL a valid report is stored and applied by one atomic statement (autocommit),
-    so a call costs one thread hand-off and one or two round trips."""
+    PostgreSQL a call is stored and applied by one statement that joins the next group
+    commit (many calls, one transaction, one WAL flush)."""
     db = get_db(request)
-    actor = _webhook_actor(db, request.headers.get("authorization", ""))
+    header = request.headers.get("authorization", "")
+    actor = _webhook_actor(db, header)
+    if actor is None:
+        actor = await run_in_threadpool(_webhook_actor_now, db, header)
     if actor.role not in services.WEBHOOK_ROLES:
         raise Forbidden("role_forbidden", Message(
             "Seul un compte d'intégration peut envoyer des rapports SMS",
             "Only an integration account may submit SMS reports"))
     raw = await request.body()
-    answer = await run_in_threadpool(_handle, db, actor, raw, today(request))
+    day = today(request)
+    try:
+        answer = await _receive(db, actor, raw, day)
+    except services.DomainError:
+        raise
+    except Exception as exc:  # keep the raw message; RapidPro retries and the replay reruns
+        log.exception("stock webhook failed")
+        await run_in_threadpool(_record_failure, db, actor, raw, day, exc)
+        raise
     headers = {"Idempotent-Replay": "true"} if answer.replay else None
     return JSONResponse({"status": answer.status, "reply": answer.reply}, headers=headers)
+
+
+
+WEBHOOK_PATH = "/api/v1/rapidpro/webhook"
+WEBHOOK_MAX_BODY = 256 * 1024  # a RapidPro call is a few kB
+
+
+class WebhookFastPath:
+    """Pure ASGI middleware: the common RapidPro call served without the framework's stack.
+
+    A POST to the webhook whose token is in the per-process cache (checked in the last
+    TOKEN_TTL seconds) and whose account may submit reports is answered here: body read,
+    `_receive` (group commit), JSON answer. Routing, dependency resolution and the other
+    middlewares cost more CPU than the report itself at hundreds of calls a second. Every
+    other call (first use of a token, refusals, oversized bodies, failures) goes on to the
+    `rapidpro_webhook` route with its body, which answers it in full; a call handled here
+    that failed is idempotent, so the route may run it again."""
+
+    def __init__(self, app: ASGIApp, state: Any) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != WEBHOOK_PATH \
+                or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size, more = 0, True
+        while more and size <= WEBHOOK_MAX_BODY:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            chunks.append(chunk)
+            size += len(chunk)
+            more = bool(message.get("more_body", False))
+        raw = b"".join(chunks)
+        if not more and await self._answer(scope, raw, send):
+            return
+        replayed = False
+
+        async def replay() -> AsgiMessage:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": raw, "more_body": more}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _answer(self, scope: Scope, raw: bytes, send: Send) -> bool:
+        """Answer the call when it takes the common path; False to hand it on."""
+        header = next((v.decode("latin-1") for k, v in scope["headers"]
+                       if k == b"authorization"), "")
+        db: Database = self.state.db
+        try:
+            actor = _webhook_actor(db, header)
+        except Unauthorized:
+            return False
+        if actor is None or actor.role not in services.WEBHOOK_ROLES:
+            return False
+        clock = getattr(self.state, "clock", None)
+        day = clock() if clock else datetime.now(UTC).date()
+        try:
+            answer = await _receive(db, actor, raw, day)
+        except Exception:  # the route reruns it (idempotent) and answers the failure
+            log.info("webhook fast path handed a failing call to the route", exc_info=True)
+            return False
+        body = orjson.dumps({"status": answer.status, "reply": answer.reply})
+        headers = [(b"content-type", b"application/json"),
+                   (b"content-length", str(len(body)).encode()),
+                   (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
+        if answer.replay:
+            headers.append((b"idempotent-replay", b"true"))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return True

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -121,12 +122,32 @@ def _recompute_balance(session: Session, facility_id: int, product: str) -> None
         last_on=max(t.on for t in txns)))
 
 
+# Advisory-lock namespace of a facility's stock rows (balances, months, report). Every
+# writer of them takes the facility's lock first, so that writers never wait on each other
+# in a cycle (reports of the same facility listing products in different orders).
+STOCK_LOCK = 0x53544B
+
+
+def facility_lock(facility_id: int) -> tuple[int, int]:
+    """The advisory lock of a facility's stock rows (for `krc.groupcommit` jobs)."""
+    return (STOCK_LOCK, facility_id)
+
+
+def lock_facility(session: Session, facility_id: int) -> None:
+    """Take the facility's stock lock until the transaction ends (PostgreSQL; SQLite has
+    one writer at a time)."""
+    if is_postgres(session):
+        session.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"),
+                        {"a": STOCK_LOCK, "b": facility_id})
+
+
 def apply_lines(session: Session, actor: Actor | None, facility_id: int, lines: Sequence[Line],
                 source: str, today: date, params: StockParams,
                 message_pk: int | None = None) -> list[dict[str, Any]]:
     """Insert transactions of one facility and keep balances, months and reports current.
 
     Products must be distinct within `lines`. Returns the inserted rows (dicts)."""
+    lock_facility(session, facility_id)
     products = [ln.product for ln in lines]
     current = {b.product: b for b in session.scalars(
         select(StockBalance).where(StockBalance.facility_id == facility_id,
@@ -474,39 +495,59 @@ _NO_TEXT = ("Message vide ou absent : envoyez par ex. STK BCG 20 PENTA 30",
             "Empty or missing message: send e.g. STK BCG 20 PENTA 30")
 
 
-REPORTER_TTL = 10.0  # seconds the webhook trusts a phone → reporter lookup
-_REPORTERS: dict[tuple[str, str], tuple[tuple[int, int, str, str, str, bool], float]] = {}
+REPORTER_TTL = 10.0  # seconds the webhook trusts its copy of the phone → reporter map
+Reporter = tuple[int, int, str, str, str, bool]
+_REPORTERS: dict[str, tuple[dict[str, Reporter], float]] = {}
 
 
-def _reporter(session: Session, phone: str | None) -> tuple[int, int, str, str, str, bool]:
-    """Return (reporter id, facility id, facility path, facility name, language, active),
-    cached per process for REPORTER_TTL seconds (reporter changes clear the cache of their
-    own process; other workers see them within the TTL)."""
+class CacheMiss(Exception):
+    """A cache-only webhook plan needed the database (rerun it with a session)."""
+
+
+def _reporter_query() -> Any:
+    return (select(StockReporter.phone, StockReporter.id, StockReporter.facility_id,
+                   OrgUnit.path, OrgUnit.name, StockReporter.language, StockReporter.active)
+            .join(OrgUnit, OrgUnit.id == StockReporter.facility_id))
+
+
+def _reporter(session: Session | None, url: str, phone: str | None) -> Reporter:
+    """Return (reporter id, facility id, facility path, facility name, language, active).
+
+    The whole phone → reporter map (one row per reporter, a few thousand nationally) is
+    loaded in one query and trusted for REPORTER_TTL seconds, so a busy webhook makes one
+    lookup query per process every REPORTER_TTL seconds, whatever the number of phones.
+    Reporter changes clear the map of their own process; other workers see a changed
+    reporter within the TTL, and a phone registered since the map was loaded at once (a
+    phone missing from the map is looked up). Without a session, a lookup that needs the
+    database raises CacheMiss."""
     if not phone:
         raise _Refusal("phone_missing", "Numéro de l'expéditeur absent du message")
     try:
         e164 = normalise_phone(phone, "phone")
     except DomainError:
         raise _Refusal("phone_invalid", f"Numéro invalide : {phone[:20]}") from None
-    conn = session.connection()
-    key = (str(conn.engine.url), e164)
     now = time.monotonic()
-    hit = _REPORTERS.get(key)
-    if hit is not None and hit[1] > now:
-        return hit[0]
-    row = conn.execute(
-        select(StockReporter.id, StockReporter.facility_id, OrgUnit.path, OrgUnit.name,
-               StockReporter.language, StockReporter.active)
-        .join(OrgUnit, OrgUnit.id == StockReporter.facility_id)
-        .where(StockReporter.phone == e164)).first()
-    if row is None:
+    entry = _REPORTERS.get(url)
+    fresh = entry is not None and entry[1] > now
+    if fresh and entry is not None and e164 in entry[0]:
+        return entry[0][e164]
+    if session is None:
+        raise CacheMiss()
+    conn = session.connection()
+    if not fresh:
+        reporters = {r[0]: (r[1], r[2], r[3], r[4], r[5], r[6])
+                     for r in conn.execute(_reporter_query())}
+        _REPORTERS[url] = (reporters, now + REPORTER_TTL)
+    else:  # registered since the map was loaded?
+        assert entry is not None
+        row = conn.execute(_reporter_query().where(StockReporter.phone == e164)).first()
+        reporters = entry[0]
+        if row is not None:
+            reporters[e164] = (row[1], row[2], row[3], row[4], row[5], row[6])
+    if e164 not in reporters:
         raise _Refusal("phone_unknown", f"Numéro non enregistré : {e164}. Demandez à votre "
                        "district de vous inscrire comme rapporteur de stock.")
-    found = (row[0], row[1], row[2], row[3], row[4], row[5])
-    if len(_REPORTERS) > 100_000:
-        _REPORTERS.clear()
-    _REPORTERS[key] = (found, now + REPORTER_TTL)
-    return found
+    return reporters[e164]
 
 
 RESET_HOOKS.append(_REPORTERS.clear)
@@ -520,46 +561,64 @@ PARAMS_TTL = 10.0  # seconds the webhook trusts its copy of the stock settings
 _PARAMS: dict[str, tuple[StockParams, float]] = {}
 
 
-def webhook_params(session: Session) -> StockParams:
+def webhook_params(session: Session | None, url: str) -> StockParams:
     """Return the stock settings, cached per database for PARAMS_TTL seconds (the webhook's
-    hot path; `set_setting` clears the cache of its own process)."""
-    key = str(session.connection().engine.url)
+    hot path; `set_setting` clears the cache of its own process). Without a session, a
+    cache miss raises CacheMiss."""
     now = time.monotonic()
-    hit = _PARAMS.get(key)
+    hit = _PARAMS.get(url)
     if hit is not None and hit[1] > now:
         return hit[0]
+    if session is None:
+        raise CacheMiss()
     params = load_stock_params(session)
-    _PARAMS[key] = (params, now + PARAMS_TTL)
+    _PARAMS[url] = (params, now + PARAMS_TTL)
     return params
 
 
 RESET_HOOKS.append(_PARAMS.clear)
 
 
-def receive_report(session: Session, actor: Actor, raw: bytes, today: date,
-                   now: datetime | None = None, single_statements: bool = False) -> Answer:
-    """Apply one RapidPro stock report webhook call, all-or-nothing and idempotent.
+@dataclass(frozen=True)
+class Plan:
+    """A webhook call read, checked and parsed, ready to be stored (nothing written yet)."""
 
-    The raw body is always stored in `stock_message` under its idempotency key; a replay
-    returns the stored answer and applies nothing (reference §4, interop.md §2); only a
-    refused report that now passes (sender registered since) is applied, once. On
-    PostgreSQL a valid report is stored and applied in one statement (data-modifying CTEs
-    that all hang on the message insert, so a replay inserts nothing anywhere).
-    `single_statements=True` (an autocommit connection) raises NeedsTransaction when the
-    call needs several writes (reprocessing a crashed message)."""
+    actor: Actor
+    key: str
+    message: dict[str, Any]  # the stock_message row
+    report: sms.StockReport | None  # None when refused
+    lines: list[Line]
+    facility_id: int | None
+    params: StockParams
+    today: date
+    now: datetime
+
+    @property
+    def applies(self) -> bool:
+        """Whether the report is valid and is to be applied to a facility's ledger."""
+        return self.report is not None and self.facility_id is not None
+
+
+def plan_report(session: Session | None, url: str, actor: Actor, raw: bytes, today: date,
+                now: datetime | None = None) -> Plan:
+    """Read, check and parse one RapidPro webhook call (interop.md §2, reference §4).
+
+    A refusal (unknown or inactive phone, out of scope, unparseable text) is a plan too:
+    the message is kept with status `error` and the reply naming the fault. Without a
+    session only the per-process caches are used (CacheMiss when they do not hold it)."""
     if actor.role not in WEBHOOK_ROLES:
         raise Forbidden("role_forbidden", Message(
             "Seul un compte d'intégration peut envoyer des rapports SMS",
             "Only an integration account may submit SMS reports"))
     now = now or utcnow()
     _payload, inbound = read_payload(raw, today)
-    params = webhook_params(session)
+    params = webhook_params(session, url)
     reporter_id = facility_id = None
     status, code, reply = "ok", None, ""
     report: sms.StockReport | None = None
-    facility_name = ""
     try:
-        rid, fid, fpath, facility_name, language, active = _reporter(session, inbound.phone)
+        rid, fid, fpath, facility_name, language, active = _reporter(session, url,
+                                                                     inbound.phone)
         reporter_id, facility_id = rid, fid
         lang = sms.sms_language(language)
         if not active:
@@ -586,49 +645,68 @@ def receive_report(session: Session, actor: Actor, raw: bytes, today: date,
         "reporter_id": reporter_id, "facility_id": facility_id, "status": status,
         "error_code": code, "reply": reply[:1000], "lines": len(report.lines) if report else 0,
         "user_id": actor.user_id}
+    # Lines in product order: every writer then updates a facility's rows in one order.
     lines = [] if report is None else [
         Line(c, report.kind, q, report.reason, today,
-             uuid.uuid5(SMS_NAMESPACE, f"{inbound.key}/{c}")) for c, q in report.lines]
+             uuid.uuid5(SMS_NAMESPACE, f"{inbound.key}/{c}")) for c, q in sorted(report.lines)]
+    return Plan(actor, inbound.key, message, report, lines, facility_id, params, today, now)
+
+
+def _replay_answer(plan: Plan, status: str, reply: str) -> Answer | None:
+    """The stored answer of an earlier call with the plan's key, or None when the call
+    must be processed now: the earlier attempt crashed (its raw body was kept), or it was
+    refused and now passes (the default shape has no message id, so a report resent the
+    same day after the district registered the phone has the key of the refused one)."""
+    if status != "failed" and not (status == "error" and plan.report is not None):
+        return Answer(status, reply, replay=True)
+    return None
+
+
+def receive_report(session: Session, actor: Actor, raw: bytes, today: date,
+                   now: datetime | None = None) -> Answer:
+    """Apply one RapidPro stock report webhook call, all-or-nothing and idempotent.
+
+    The raw body is always stored in `stock_message` under its idempotency key; a replay
+    returns the stored answer and applies nothing (reference §4, interop.md §2); only a
+    refused report that now passes (sender registered since) is applied, once. On
+    PostgreSQL a valid report is stored and applied in one statement (data-modifying CTEs
+    that all hang on the message insert, so a replay inserts nothing anywhere); the web
+    endpoint sends the same statement through `krc.groupcommit` (`group_statements`)."""
     conn = session.connection()
-    if report is not None and facility_id is not None and is_postgres(session):
-        stored = _apply_sms_pg(session, actor, message, report, lines, facility_id, today,
-                               params, now)
+    plan = plan_report(session, str(conn.engine.url), actor, raw, today, now)
+    if plan.applies and is_postgres(session):
+        assert plan.facility_id is not None
+        lock_facility(session, plan.facility_id)
+        stored = conn.execute(_SMS_PG_STATEMENT, _sms_pg_params(plan)).scalar()
     else:
         stored = conn.execute(
-            _insert(session, StockMessage).values(**message)
+            _insert(session, StockMessage).values(**plan.message)
             .on_conflict_do_nothing(index_elements=["key"]).returning(StockMessage.pk)
         ).scalar()
-        if stored is not None and report is not None and facility_id is not None:
-            _apply_sms(session, actor, stored, inbound.key, report, lines, facility_id, today,
-                       params, now)
+        if stored is not None and plan.applies:
+            _apply_sms(session, plan, stored)
     if stored is not None:
-        return Answer(status, reply)
-    # A replay: the stored answer, nothing applied again.
+        return Answer(plan.message["status"], plan.message["reply"])
     prev = conn.execute(select(StockMessage.pk, StockMessage.status, StockMessage.reply)
-                        .where(StockMessage.key == inbound.key).with_for_update()).one()
-    if prev.status != "failed" and not (prev.status == "error" and report is not None):
-        return Answer(prev.status, prev.reply, replay=True)
-    # An earlier attempt crashed (its raw body was kept), or was refused and now passes (the
-    # default shape has no message id, so a report resent the same day after the district
-    # registered the phone has the key of the refused one): process it now, once (row lock).
-    if single_statements:
-        raise NeedsTransaction()
+                        .where(StockMessage.key == plan.key).with_for_update()).one()
+    answer = _replay_answer(plan, prev.status, prev.reply)
+    if answer is not None:
+        return answer
     conn.execute(update(StockMessage).where(StockMessage.pk == prev.pk).values(
-        {k: v for k, v in message.items() if k not in ("key", "payload", "received_at")}))
-    if report is not None and facility_id is not None:
-        _apply_sms(session, actor, prev.pk, inbound.key, report, lines, facility_id, today,
-                   params, now)
-    return Answer(status, reply)
+        {k: v for k, v in plan.message.items() if k not in ("key", "payload", "received_at")}))
+    if plan.applies:
+        _apply_sms(session, plan, prev.pk)
+    return Answer(plan.message["status"], plan.message["reply"])
 
 
-def _apply_sms(session: Session, actor: Actor, message_pk: int, key: str,
-               report: sms.StockReport, lines: list[Line], facility_id: int, today: date,
-               params: StockParams, now: datetime) -> None:
+def _apply_sms(session: Session, plan: Plan, message_pk: int) -> None:
     """Apply a parsed SMS report through the general path (SQLite, reprocessing)."""
-    apply_lines(session, actor, facility_id, lines, "sms", today, params, message_pk)
-    audit(session, actor, "create", "stock_message", str(message_pk),
-          {"key": key, "facility_id": facility_id, "kind": report.kind,
-           "lines": [list(x) for x in report.lines]}, at=now)
+    assert plan.report is not None and plan.facility_id is not None
+    apply_lines(session, plan.actor, plan.facility_id, plan.lines, "sms", plan.today,
+                plan.params, message_pk)
+    audit(session, plan.actor, "create", "stock_message", str(message_pk),
+          {"key": plan.key, "facility_id": plan.facility_id, "kind": plan.report.kind,
+           "lines": [list(x) for x in plan.report.lines]}, at=plan.now)
 
 
 _SMS_PG = """
@@ -699,28 +777,79 @@ SELECT pk FROM m
 _SMS_PG_STATEMENT = text(_SMS_PG)
 
 
-def _apply_sms_pg(session: Session, actor: Actor, message: dict[str, Any],
-                  report: sms.StockReport, lines: list[Line], facility_id: int, today: date,
-                  params: StockParams, now: datetime) -> int | None:
-    """Store the message and apply its report in one PostgreSQL statement; return the
-    message pk, or None when the key already exists (a replay: nothing was written).
+def pg_array(values: Iterable[object]) -> str:
+    """A PostgreSQL array literal of the values, each quoted (cast it in the SQL): the
+    driver then sends one text parameter instead of inspecting every element."""
+    return "{" + ",".join('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+                          for v in values) + "}"
+
+
+def _sms_pg_params(plan: Plan) -> dict[str, Any]:
+    """Parameters of the store-and-apply statement for a plan whose report applies.
 
     SMS reports are dated the day received and no transaction may be dated after today, so
     no later transaction exists on these lines (the general path handles backdating)."""
+    report = plan.report
+    assert report is not None and plan.facility_id is not None
     is_count = report.kind == "count"
     sign = ledger.MOVEMENTS.get(report.kind, 0)
-    period = ledger.report_period(today, params.due_day)
-    detail = {"key": message["key"], "facility_id": facility_id, "kind": report.kind,
+    period = ledger.report_period(plan.today, plan.params.due_day)
+    detail = {"key": plan.key, "facility_id": plan.facility_id, "kind": report.kind,
               "lines": [list(x) for x in report.lines]}
-    pk = session.connection().execute(_SMS_PG_STATEMENT, {
-        **message, "products": [ln.product for ln in lines],
-        "qtys": [ln.quantity for ln in lines],
-        "deltas": [ln.quantity if is_count else sign * ln.quantity for ln in lines],
-        "ids": [ln.id for ln in lines], "kind": report.kind, "reason": report.reason,
-        "on": today, "is_count": is_count, "period": ledger.period_of(today),
-        "report_period": period, "on_time": ledger.is_on_time(period, today, params.due_day),
-        "username": actor.username, "detail": json.dumps(detail)}).scalar()
-    return int(pk) if pk is not None else None
+    return {
+        **plan.message, "products": pg_array(ln.product for ln in plan.lines),
+        "qtys": pg_array(ln.quantity for ln in plan.lines),
+        "deltas": pg_array(ln.quantity if is_count else sign * ln.quantity
+                           for ln in plan.lines),
+        "ids": pg_array(ln.id for ln in plan.lines), "kind": report.kind, "reason": report.reason,
+        "on": plan.today, "is_count": is_count, "period": ledger.period_of(plan.today),
+        "report_period": period,
+        "on_time": ledger.is_on_time(period, plan.today, plan.params.due_day),
+        "username": plan.actor.username, "detail": json.dumps(detail)}
+
+
+def _psycopg(sql: str) -> str:
+    """The same SQL with psycopg's named placeholders instead of SQLAlchemy's `:name`."""
+    return re.sub(r"(?<![:\w]):([a-z_]+)", r"%(\1)s", sql)
+
+
+_MESSAGE_COLUMNS = ("key", "received_at", "payload", "text", "phone", "reporter_id",
+                    "facility_id", "status", "error_code", "reply", "lines", "user_id")
+_GC_SMS = _psycopg(_SMS_PG)
+_GC_MESSAGE = (f"INSERT INTO stock_message ({', '.join(_MESSAGE_COLUMNS)}) VALUES ("
+               + ", ".join(f"%({c})s" for c in _MESSAGE_COLUMNS)
+               + ") ON CONFLICT (key) DO NOTHING RETURNING pk")
+_GC_STORED = "SELECT status, reply FROM stock_message WHERE key = %(key)s"
+
+
+def group_statements(plan: Plan) -> list[tuple[str, dict[str, Any]]]:
+    """The statement that stores (and applies) a planned call on PostgreSQL, for
+    `krc.groupcommit`: the store-and-apply, or the message insert when refused."""
+    if plan.applies:
+        return [(_GC_SMS, _sms_pg_params(plan))]
+    return [(_GC_MESSAGE, dict(plan.message))]
+
+
+def group_answer(plan: Plan, rows: list[list[tuple[Any, ...]]]) -> Answer | None:
+    """The answer when the rows of `group_statements` show the call stored; None when its
+    key was already there (a replay: read the stored answer with `stored_statements`)."""
+    return Answer(plan.message["status"], plan.message["reply"]) if rows[0] else None
+
+
+def stored_statements(plan: Plan) -> list[tuple[str, dict[str, Any]]]:
+    """The read of the stored answer of the plan's key: a statement of its own, in a later
+    transaction than the insert that found the key, so that it sees the message committed
+    by a concurrent call."""
+    return [(_GC_STORED, {"key": plan.key})]
+
+
+def stored_answer(plan: Plan, rows: list[list[tuple[Any, ...]]]) -> Answer | None:
+    """The stored answer from the rows of `stored_statements`, or None when the call must
+    be processed in a transaction (`receive_report`): a crashed or now-passing earlier call."""
+    if not rows[0]:
+        return None
+    status, reply = rows[0][0]
+    return _replay_answer(plan, status, reply)
 
 
 def record_failure(session: Session, actor: Actor | None, raw: bytes, today: date,
