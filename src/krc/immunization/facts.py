@@ -132,10 +132,18 @@ def _upserts() -> tuple[dict[bool, Any], dict[bool, Any]]:
 _DOSE_UPSERT, _DELAY_UPSERT = _upserts()
 
 
-def _month_sql(session: Session, column: str) -> str:
-    if is_postgres(session):  # date_trunc is cheaper than two EXTRACTs on 56 M rows
-        return (f"CAST(to_char(date_trunc('month', {column}), 'YYYYMM') AS INTEGER)")
-    return f"CAST(strftime('%Y%m', {column}) AS INTEGER)"
+def _month_sql(session: Session, column: str) -> tuple[str, str]:
+    """The month of a date column for the dose scans, and the SQL turning that month into a
+    fact period (YYYYMM) once the scans are reduced to leaves.
+
+    On PostgreSQL the scans group by `date_trunc('month', given_on::timestamp)`, and only
+    the leaves (~4 M rows, not 56 M) are formatted: on the national dataset the first scan
+    took 45 s with `to_char` in it, 39 s with two EXTRACTs and 32 s with `date_trunc`
+    (timestamp without time zone, so the session's time zone plays no part)."""
+    if is_postgres(session):
+        return (f"date_trunc('month', CAST({column} AS timestamp))",
+                "CAST(to_char({}, 'YYYYMM') AS INTEGER)")
+    return f"CAST(strftime('%Y%m', {column}) AS INTEGER)", "{}"
 
 
 def _bucket_sql(column: str) -> str:
@@ -180,7 +188,7 @@ def rebuild(session: Session, grace_days: int) -> int:
         session.execute(text("INSERT INTO krc_tmp_facility VALUES (:u, :f)"), pairs[i:i + 5000])
     if pg:
         session.execute(text("SET LOCAL work_mem = '256MB'"))
-    month = _month_sql(session, "given_on")
+    month, period = _month_sql(session, "given_on")
     live = "valid AND NOT deleted" if pg else "valid = 1 AND deleted = 0"
     timely = f"CASE WHEN delay_days IS NOT NULL AND delay_days < {int(grace_days)} THEN 1 " \
              "ELSE 0 END"
@@ -200,22 +208,23 @@ def rebuild(session: Session, grace_days: int) -> int:
     # then copied into dose_fact without further work.
     session.execute(text(f"""
         CREATE {kind} TABLE krc_tmp_facts AS
-        SELECT m.facility_id AS org_unit_id, l.period, l.vaccine, l.dose,
-               {FACILITY_BASIS} AS basis, SUM(l.n) AS doses, SUM(l.t) AS timely
+        SELECT m.facility_id AS org_unit_id, {period.format("l.period")} AS period,
+               l.vaccine, l.dose, {FACILITY_BASIS} AS basis, SUM(l.n) AS doses,
+               SUM(l.t) AS timely
         FROM krc_tmp_leaf l JOIN krc_tmp_facility m ON m.unit_id = l.facility_id
         GROUP BY m.facility_id, l.period, l.vaccine, l.dose
         UNION ALL
-        SELECT m.facility_id, l.period, l.vaccine, l.dose, {RESIDENCE_BASIS}, SUM(l.n),
-               SUM(l.t)
+        SELECT m.facility_id, {period.format("l.period")}, l.vaccine, l.dose,
+               {RESIDENCE_BASIS}, SUM(l.n), SUM(l.t)
         FROM krc_tmp_leaf l JOIN krc_tmp_facility m ON m.unit_id = l.residence_id
         GROUP BY m.facility_id, l.period, l.vaccine, l.dose"""))
     session.execute(text("""
         INSERT INTO dose_fact (org_unit_id, period, vaccine, dose, basis, doses, timely)
         SELECT org_unit_id, period, vaccine, dose, basis, doses, timely FROM krc_tmp_facts"""))
     # Doses are given at facilities (level 4), so the delay leaves are facility rows already.
-    session.execute(text("""
+    session.execute(text(f"""
         INSERT INTO delay_fact (org_unit_id, period, delay, doses)
-        SELECT facility_id, period, delay, n FROM krc_tmp_delay"""))
+        SELECT facility_id, {period.format("period")}, delay, n FROM krc_tmp_delay"""))
     for level in range(FACT_LEVELS - 1, 0, -1):
         session.execute(text(f"""
             INSERT INTO dose_fact (org_unit_id, period, vaccine, dose, basis, doses, timely)
