@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -24,7 +23,8 @@ from sqlalchemy.orm import Session
 
 from krc.accounts.roles import INTEGRATION, OPERATIONS_WRITE, Actor
 from krc.accounts.services import audit, utcnow
-from krc.db import RESET_HOOKS, is_postgres
+from krc.cache import TTLCache
+from krc.db import is_postgres
 from krc.errors import DomainError, Forbidden, Message, NotFound, invalid
 from krc.geo.models import FACILITY, OrgUnit
 from krc.identifiers import normalise_phone
@@ -497,7 +497,7 @@ _NO_TEXT = ("Message vide ou absent : envoyez par ex. STK BCG 20 PENTA 30",
 
 REPORTER_TTL = 10.0  # seconds the webhook trusts its copy of the phone → reporter map
 Reporter = tuple[int, int, str, str, str, bool]
-_REPORTERS: dict[str, tuple[dict[str, Reporter], float]] = {}
+_REPORTERS: TTLCache[str, dict[str, Reporter]] = TTLCache(REPORTER_TTL, max_entries=100)
 
 
 class CacheMiss(Exception):
@@ -526,22 +526,19 @@ def _reporter(session: Session | None, url: str, phone: str | None) -> Reporter:
         e164 = normalise_phone(phone, "phone")
     except DomainError:
         raise _Refusal("phone_invalid", f"Numéro invalide : {phone[:20]}") from None
-    now = time.monotonic()
-    entry = _REPORTERS.get(url)
-    fresh = entry is not None and entry[1] > now
-    if fresh and entry is not None and e164 in entry[0]:
-        return entry[0][e164]
+    cached = _REPORTERS.peek(url, "map")
+    if cached is not None and e164 in cached:
+        return cached[e164]
     if session is None:
         raise CacheMiss()
     conn = session.connection()
-    if not fresh:
+    if cached is None:
         reporters = {r[0]: (r[1], r[2], r[3], r[4], r[5], r[6])
                      for r in conn.execute(_reporter_query())}
-        _REPORTERS[url] = (reporters, now + REPORTER_TTL)
+        _REPORTERS.put(url, "map", reporters)
     else:  # registered since the map was loaded?
-        assert entry is not None
         row = conn.execute(_reporter_query().where(StockReporter.phone == e164)).first()
-        reporters = entry[0]
+        reporters = cached
         if row is not None:
             reporters[e164] = (row[1], row[2], row[3], row[4], row[5], row[6])
     if e164 not in reporters:
@@ -550,33 +547,26 @@ def _reporter(session: Session | None, url: str, phone: str | None) -> Reporter:
     return reporters[e164]
 
 
-RESET_HOOKS.append(_REPORTERS.clear)
-
-
 class NeedsTransaction(Exception):
     """The call must be rerun inside a transaction (a crashed message to reprocess)."""
 
 
 PARAMS_TTL = 10.0  # seconds the webhook trusts its copy of the stock settings
-_PARAMS: dict[str, tuple[StockParams, float]] = {}
+_PARAMS: TTLCache[str, StockParams] = TTLCache(PARAMS_TTL, max_entries=100)
 
 
 def webhook_params(session: Session | None, url: str) -> StockParams:
     """Return the stock settings, cached per database for PARAMS_TTL seconds (the webhook's
     hot path; `set_setting` clears the cache of its own process). Without a session, a
     cache miss raises CacheMiss."""
-    now = time.monotonic()
-    hit = _PARAMS.get(url)
-    if hit is not None and hit[1] > now:
-        return hit[0]
+    hit = _PARAMS.peek(url, "params")
+    if hit is not None:
+        return hit
     if session is None:
         raise CacheMiss()
     params = load_stock_params(session)
-    _PARAMS[url] = (params, now + PARAMS_TTL)
+    _PARAMS.put(url, "params", params)
     return params
-
-
-RESET_HOOKS.append(_PARAMS.clear)
 
 
 @dataclass(frozen=True)
