@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from krc.db import fetch_rows
 from krc.geo.models import DISTRICT, OrgUnit, TargetPopulation
 from krc.immunization import indicators as ind
 from krc.immunization.facts import FACILITY_BASIS
@@ -91,7 +92,7 @@ def _fact_sums(session: Session, ids: list[int], lo: int, hi: int
                    DoseFact.doses, DoseFact.timely).where(
             DoseFact.org_unit_id.in_(ids[i:i + 900]), DoseFact.basis == FACILITY_BASIS,
             DoseFact.period.between(lo, hi))
-        for ou, period, vaccine, dose, n, timely in session.connection().execute(q):
+        for ou, period, vaccine, dose, n, timely in fetch_rows(session, q):
             out[ou][period][(vaccine, dose)] = (n, timely)
     return out
 
