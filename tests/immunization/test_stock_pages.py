@@ -105,3 +105,63 @@ def test_late_report_label_and_month_shown_as_month(client: TestClient, world: W
     assert "Rapports manquants (02/2026)" in status.text and "202602" not in status.text
     facility = client.get("/stock", params={"facility": "ML0207-C02"})
     assert "Rapport manquant (02/2026)" in facility.text
+
+
+def reporters_csrf(client: TestClient, username: str) -> str:
+    signed_in(client, username)
+    page = client.get("/stock/reporters")
+    m = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert m
+    return m.group(1)
+
+
+def test_reporters_page_add_deactivate_reactivate(client: TestClient, world: World) -> None:
+    """A district manager registers the phones allowed to send stock SMS, sees when each
+    last reported, and deactivates or reactivates them; errors name the field."""
+    csrf = reporters_csrf(client, "kati")
+    page = client.get("/stock/reporters")
+    assert page.status_code == 200
+    assert "Rapporteurs SMS de stock — Kati" in page.text
+    assert "Aucun rapporteur enregistré." in page.text
+    assert '<option value="ML0207-C01"' in page.text
+    body = {"csrf_token": csrf, "org_unit": "ML0207", "facility": "ML0207-C01",
+            "name": "Moussa Keïta", "phone": "76 12 34 56", "language": "bam"}
+    r = client.post("/stock/reporters", data=body)
+    assert r.status_code == 200, r.text
+    assert "Rapporteur enregistré : +22376123456." in r.text
+    assert "Moussa Keïta" in r.text and "bambara" in r.text and "Actif" in r.text
+    bad = client.post("/stock/reporters", data={**body, "phone": "12"})
+    assert bad.status_code == 422
+    assert "Le rapporteur n&#39;a pas été enregistré" in bad.text
+    assert 'id="err-phone"' in bad.text and 'value="12"' in bad.text
+    missing = client.post("/stock/reporters", data={**body, "phone": "77 00 00 01", "name": ""})
+    assert missing.status_code == 422 and 'id="err-name"' in missing.text
+    assert client.post("/stock/reporters", data={**body, "csrf_token": "x"}).status_code == 422
+    rid = re.search(r'action="/stock/reporters/(\d+)/active"', r.text)
+    assert rid
+    off = client.post(f"/stock/reporters/{rid.group(1)}/active",
+                      data={"csrf_token": csrf, "org_unit": "ML0207", "active": "0"},
+                      follow_redirects=False)
+    assert off.status_code == 303 and off.headers["location"] == \
+        "/stock/reporters?org_unit=ML0207"
+    listed = client.get("/stock/reporters")
+    assert "Désactivé" in listed.text and "Réactiver" in listed.text
+    client.post(f"/stock/reporters/{rid.group(1)}/active",
+                data={"csrf_token": csrf, "org_unit": "ML0207", "active": "1"})
+    assert "Désactiver" in client.get("/stock/reporters").text
+    en = client.get("/stock/reporters", params={"lang": "en"})
+    assert "SMS stock reporters — Kati" in en.text and "Last SMS received" in en.text
+    assert 'href="/stock/reporters?org_unit=ML0207"' in client.get("/stock").text
+
+
+def test_reporters_page_scope_and_roles(client: TestClient, world: World) -> None:
+    csrf = reporters_csrf(client, "kati")
+    assert client.get("/stock/reporters", params={"org_unit": "ML0501"}).status_code == 403
+    r = client.post("/stock/reporters", data={
+        "csrf_token": csrf, "org_unit": "ML0207", "facility": "ML0501-C01", "name": "X",
+        "phone": "76 00 00 02", "language": "fra"})
+    assert r.status_code in (403, 404, 422) and "+22376000002" not in r.text
+    client.post("/logout", data={"csrf_token": csrf})
+    signed_in(client, "vacc_kati")
+    assert client.get("/stock/reporters").status_code == 403
+    assert "Rapporteurs SMS" not in client.get("/stock").text

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -17,12 +17,13 @@ from sqlalchemy.orm import Session, aliased
 
 from krc.accounts.roles import ROLES, Actor
 from krc.errors import Forbidden, Message, invalid
-from krc.geo.models import FACILITY, OrgUnit
+from krc.geo.models import DISTRICT, FACILITY, OrgUnit
 from krc.geo.queries import unit_in_scope
 from krc.immunization.models import DoseFact
 from krc.immunization.stock import ledger
 from krc.immunization.stock.models import (
     StockBalance,
+    StockMessage,
     StockMonth,
     StockReport,
     StockReporter,
@@ -367,6 +368,24 @@ def reporters(session: Session, actor: Actor, unit: OrgUnit) -> list[dict[str, A
         .where(or_(fac.path == unit.path, fac.path.startswith(unit.path + "/")))
         .order_by(fac.name, StockReporter.name)).all()
     return [reporter_dict(r, code, name) for r, code, name in rows]
+
+
+def last_messages(session: Session, reporter_ids: list[int]) -> dict[int, datetime]:
+    """Return when each reporter's last SMS was received (reporters that sent one)."""
+    if not reporter_ids:
+        return {}
+    return {rid: at for rid, at in session.execute(
+        select(StockMessage.reporter_id, func.max(StockMessage.received_at))
+        .where(StockMessage.reporter_id.in_(reporter_ids))
+        .group_by(StockMessage.reporter_id)) if rid is not None}
+
+
+def districts_under(session: Session, unit: OrgUnit) -> list[tuple[str, str]]:
+    """Return (code, name) of the health districts under a unit, by name."""
+    return [(c, n) for c, n in session.execute(
+        select(OrgUnit.code, OrgUnit.name).where(
+            OrgUnit.level == DISTRICT, OrgUnit.hierarchy == "health",
+            OrgUnit.path.startswith(unit.path + "/")).order_by(OrgUnit.name))]
 
 
 def reporter_dict(r: StockReporter, facility_code: str, facility_name: str) -> dict[str, Any]:

@@ -14,11 +14,11 @@ from pydantic import ValidationError
 from krc.accounts.roles import OPERATIONS_WRITE, Actor
 from krc.db import Database
 from krc.errors import DomainError
-from krc.geo.models import FACILITY, OrgUnit
+from krc.geo.models import DISTRICT, FACILITY, OrgUnit
 from krc.geo.queries import unit_in_scope
 from krc.immunization.stock import ledger, queries, services
 from krc.immunization.stock.params import StockParams, load_stock_params
-from krc.immunization.stock.schemas import TransactionCreate
+from krc.immunization.stock.schemas import ReporterCreate, ReporterUpdate, TransactionCreate
 from krc.web.deps import Caller, check_csrf, get_db, today
 from krc.web.problems import language_of
 from krc.web.views import (
@@ -104,8 +104,9 @@ def stock_page(request: Request, facility: str | None = None, org_unit: str | No
                                                        "product": product or ""},
                 "errors": {}, "form_id": uuid.uuid4(), "recorded": None})
         table = queries.status_table(s, actor, unit, day, today(request), params)
-    return render(request, "stock_status.html", {**_helpers(request), **table,
-                                                 "districts": _by_district(table)})
+    return render(request, "stock_status.html", {
+        **_helpers(request), **table, "districts": _by_district(table),
+        "can_manage_reporters": actor.role in services.REPORTERS_MANAGE})
 
 
 def _by_district(table: dict[str, Any]) -> list[dict[str, Any]]:
@@ -189,5 +190,92 @@ def completeness_page(request: Request, org_unit: str | None = None, period: str
         unit = unit_in_scope(s, actor, org_unit)
         out = queries.completeness(s, actor, unit, p, day, params)
     months = [ledger.add_period(ledger.period_of(day), -i) for i in range(0, 13)]
-    return render(request, "stock_completeness.html", {**_helpers(request), **out,
-                                                       "months": [str(m) for m in months]})
+    return render(request, "stock_completeness.html", {
+        **_helpers(request), **out, "months": [str(m) for m in months],
+        "can_manage_reporters": actor.role in services.REPORTERS_MANAGE})
+
+
+# --------------------------------------------------------------------------- reporters
+
+REPORTER_FIELDS = ("phone", "facility", "name", "language")
+LANGUAGES = {"fra": N_("français"), "bam": N_("bambara"), "eng": N_("anglais")}
+
+
+def _reporters_page(request: Request, db: Database, actor: Actor, code: str | None,
+                    values: dict[str, str], errors: dict[str, str], added: str | None,
+                    status: int = 200) -> Response:
+    with db.session(write=False) as s:
+        unit = unit_in_scope(s, actor, code)
+        rows = queries.reporters(s, actor, unit)
+        last = queries.last_messages(s, [r["id"] for r in rows])
+        facilities = [(f.code, f.name) for f in queries.facilities_under(s, unit)] \
+            if unit.level >= DISTRICT else []
+        districts = queries.districts_under(s, unit) if unit.level < DISTRICT else []
+    for r in rows:
+        r["last_message"] = last.get(r["id"])
+    from krc.web.i18n import translations
+    tr = translations(language_of(request)).gettext
+    return render(request, "stock_reporters.html", {
+        **_helpers(request), "unit": {"code": unit.code, "name": unit.name},
+        "reporters": rows, "facilities": facilities, "districts": districts,
+        "languages": [(k, tr(v)) for k, v in LANGUAGES.items()],
+        "language_label": lambda c: tr(LANGUAGES[c]) if c in LANGUAGES else c,
+        "values": values, "errors": errors, "added": added}, status=status)
+
+
+@router.get("/stock/reporters", response_class=HTMLResponse)
+def reporters_page(request: Request, org_unit: str | None = None,
+                   caller: Caller = Depends(page_caller), db: Database = Depends(get_db)
+                   ) -> Response:
+    """List the SMS stock reporters of a district (or of the facilities under a unit), with
+    the date of each one's last SMS; district managers add, deactivate and reactivate them."""
+    return _reporters_page(request, db, caller.actor, org_unit, {"language": "fra"}, {}, None)
+
+
+@router.post("/stock/reporters", response_class=HTMLResponse)
+async def add_reporter_page(request: Request, caller: Caller = Depends(page_caller),
+                            db: Database = Depends(get_db)) -> Response:
+    """Register a phone as the SMS reporter of a facility (services.add_reporter)."""
+    form = await request.form()
+    check_csrf(request, caller, str(form.get("csrf_token") or ""))
+    lang = language_of(request)
+    unit = str(form.get("org_unit") or "") or None
+    values = _form_values(form, REPORTER_FIELDS)
+    errors: dict[str, str] = {}
+    try:
+        data = _build(ReporterCreate, values)
+    except ValidationError as exc:
+        errors = field_errors(exc, lang)
+    else:
+        try:
+            with db.session() as s:
+                rep = services.add_reporter(s, caller.actor, data)
+                added = rep.phone
+        except DomainError as exc:
+            if not exc.errors or exc.status != 422:
+                raise
+            errors = field_errors(exc, lang)
+    if errors:
+        return _reporters_page(request, db, caller.actor, unit, values, errors, None, 422)
+    return _reporters_page(request, db, caller.actor, unit, {"language": "fra"}, {}, added)
+
+
+@router.post("/stock/reporters/{reporter_id}/active")
+async def reporter_active_page(request: Request, reporter_id: int,
+                               caller: Caller = Depends(page_caller),
+                               db: Database = Depends(get_db)) -> Response:
+    """Deactivate (active=0) or reactivate (active=1) a reporter, then show the list."""
+    form = await request.form()
+    check_csrf(request, caller, str(form.get("csrf_token") or ""))
+    active = str(form.get("active") or "") == "1"
+    with db.session() as s:
+        services.update_reporter(s, caller.actor, reporter_id, ReporterUpdate(active=active))
+    unit = str(form.get("org_unit") or "")
+    return RedirectResponse(f"/stock/reporters?org_unit={unit}" if unit else "/stock/reporters",
+                            303)
+
+
+@router.get("/stock/reporters/{reporter_id}/active")
+def reporter_active_get(request: Request) -> Response:
+    """Send a reload of the form's address back to the list."""
+    return RedirectResponse("/stock/reporters", 303)
