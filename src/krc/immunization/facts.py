@@ -187,7 +187,11 @@ def rebuild(session: Session, grace_days: int) -> int:
     for i in range(0, len(pairs), 5000):
         session.execute(text("INSERT INTO krc_tmp_facility VALUES (:u, :f)"), pairs[i:i + 5000])
     if pg:
-        session.execute(text("SET LOCAL work_mem = '256MB'"))
+        # The scans' partial hash aggregates (~2 M groups per process) are finished by
+        # PostgreSQL with a sort and a merge unless sorting is off; a final hash aggregate
+        # in memory took the leaf scan from 33.8 to 26.4 s (EXPLAIN ANALYZE, national data).
+        session.execute(text("SET LOCAL work_mem = '512MB'"))
+        session.execute(text("SET LOCAL enable_sort = off"))
     month, period = _month_sql(session, "given_on")
     live = "valid AND NOT deleted" if pg else "valid = 1 AND deleted = 0"
     timely = f"CASE WHEN delay_days IS NOT NULL AND delay_days < {int(grace_days)} THEN 1 " \
@@ -204,6 +208,8 @@ def rebuild(session: Session, grace_days: int) -> int:
         SELECT facility_id, {month} AS period, {bucket} AS delay, COUNT(*) AS n
         FROM vaccination WHERE {live} AND delay_days IS NOT NULL
         GROUP BY facility_id, {month}, {bucket}"""))
+    if pg:
+        session.execute(text("SET LOCAL enable_sort = on"))
     # Facility rows of both bases, aggregated by CREATE TABLE AS (parallel on PostgreSQL),
     # then copied into dose_fact without further work.
     session.execute(text(f"""
