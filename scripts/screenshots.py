@@ -67,6 +67,8 @@ def main() -> None:
             alarm = page.locator("a[href^='/coldchain/equipment/']").first  # type: ignore[attr-defined]
             alarm.click()
             page.screenshot(path=str(OUT / "refrigerator.png"), full_page=True)  # type: ignore[attr-defined]
+            page.goto(base + "/stock/reporters")  # type: ignore[attr-defined]
+            page.screenshot(path=str(OUT / "reporters.png"), full_page=False)  # type: ignore[attr-defined]
             page.goto(base + "/outreach/microplan?org_unit=ML0207")  # type: ignore[attr-defined]
             page.screenshot(path=str(OUT / "microplan.png"), full_page=False)  # type: ignore[attr-defined]
             page.goto(base + "/nutrition/referrals")  # type: ignore[attr-defined]

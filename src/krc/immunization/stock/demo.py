@@ -214,7 +214,9 @@ def add_stock_demo(session: Session, seed: int, today: date,
             reporters.append({
                 "phone": _phone(rng, phones), "facility_id": f.id,
                 "name": f"{rng.choice(pool)} {rng.choice(FAMILY_NAMES[SOUTH])}",
-                "language": rng.choice(("fra", "fra", "bam", "eng")), "active": True,
+                # Mostly French, often Bambara, rarely English (staff of CSComs in Mali).
+                "language": rng.choices(("fra", "bam", "eng"), weights=(12, 7, 1))[0],
+                "active": True,
                 "created_at": now, "updated_at": now})
     for table, rows in ((StockTransaction, txn_rows), (StockBalance, balances),
                         (StockMonth, months), (StockReport, reports),
