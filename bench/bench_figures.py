@@ -113,15 +113,19 @@ def main() -> None:
         print(f"child search ({label}, {len(ms)} queries: names, family names, phones, "
               f"registry numbers): p50 {statistics.median(ms):.1f} ms, p95 {p95(ms):.1f} ms "
               f"(target p95 <= 50 ms)")
+    runs: list[float] = []
+    for _ in range(6):  # the first call, then five more: one figure is too noisy here
+        with db.session() as s:
+            t0 = time.perf_counter()
+            items = overdue_children(s, district, date.today(), load_params(s))
+            runs.append((time.perf_counter() - t0) * 1000)
     with db.session() as s:
-        t0 = time.perf_counter()
-        items = overdue_children(s, district, date.today(), load_params(s))
-        dt = time.perf_counter() - t0
         under5 = s.scalar(select(func.count()).select_from(Child).join(
             OrgUnit, OrgUnit.id == Child.facility_id).where(
             OrgUnit.path.startswith(district.path + "/")))
     print(f"defaulter list of district {district.name} ({under5:,} children, {len(items):,} "
-          f"defaulters): {dt * 1000:.0f} ms (target <= 1000 ms)")
+          f"defaulters): first call {runs[0]:.0f} ms, then median {statistics.median(runs[1:]):.0f}"
+          f" ms, max {max(runs[1:]):.0f} ms (target <= 1000 ms)")
 
 
 if __name__ == "__main__":
