@@ -52,10 +52,6 @@ class TTLCache(Generic[K, V]):
             self._data.clear()
         self._data[(url, key)] = (value, time.monotonic() + self.ttl)
 
-    def forget(self, url: str, key: K) -> None:
-        """Drop one entry."""
-        self._data.pop((url, key), None)
-
     def clear(self) -> None:
         """Forget everything (a change in this process, or an erased database)."""
         self._data.clear()

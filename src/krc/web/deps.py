@@ -6,6 +6,7 @@ import hmac
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -47,7 +48,12 @@ def get_settings(request: Request) -> Settings:
 
 def today(request: Request) -> date:
     """Return today's date in Mali (UTC+0); tests may fix it through app.state.clock."""
-    clock = getattr(request.app.state, "clock", None)
+    return today_of(request.app.state)
+
+
+def today_of(state: Any) -> date:
+    """Today's date for an app's state (its `clock` when set: tests), outside a request."""
+    clock = getattr(state, "clock", None)
     return clock() if clock else datetime.now(UTC).date()
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import orjson
@@ -29,7 +29,7 @@ from krc.immunization.stock.schemas import (
     TransactionRead,
     WebhookAnswer,
 )
-from krc.web.deps import Unauthorized, get_db, require_actor, today
+from krc.web.deps import Unauthorized, get_db, require_actor, today, today_of
 from krc.web.problems import REFUSALS
 
 router = APIRouter(tags=["stock"])
@@ -205,10 +205,8 @@ async def _receive(db: Database, actor: Actor, raw: bytes, day: date) -> service
     except services.CacheMiss:
         plan = await run_in_threadpool(_plan, db, actor, raw, day)
     committer, order = db.group_committer(), (plan.facility_id or 0, plan.key)
-    locks = (services.facility_lock(plan.facility_id),) if plan.applies and \
-        plan.facility_id is not None else ()
     answer = services.group_answer(plan, await committer.run(services.group_statements(plan),
-                                                             order, locks))
+                                                             order, plan.locks))
     if answer is None:  # the key was there: a replay
         answer = services.stored_answer(
             plan, await committer.run(services.stored_statements(plan), order))
@@ -255,7 +253,6 @@ async def rapidpro_webhook(request: Request) -> Response:
         raise
     headers = {"Idempotent-Replay": "true"} if answer.replay else None
     return JSONResponse({"status": answer.status, "reply": answer.reply}, headers=headers)
-
 
 
 WEBHOOK_PATH = "/api/v1/rapidpro/webhook"
@@ -317,10 +314,8 @@ class WebhookFastPath:
             return False
         if actor is None or actor.role not in services.WEBHOOK_ROLES:
             return False
-        clock = getattr(self.state, "clock", None)
-        day = clock() if clock else datetime.now(UTC).date()
         try:
-            answer = await _receive(db, actor, raw, day)
+            answer = await _receive(db, actor, raw, today_of(self.state))
         except Exception:  # the route reruns it (idempotent) and answers the failure
             log.info("webhook fast path handed a failing call to the route", exc_info=True)
             return False

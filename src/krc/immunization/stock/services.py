@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import case, insert, or_, select, text, update
+from sqlalchemy import bindparam, case, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -547,10 +547,6 @@ def _reporter(session: Session | None, url: str, phone: str | None) -> Reporter:
     return reporters[e164]
 
 
-class NeedsTransaction(Exception):
-    """The call must be rerun inside a transaction (a crashed message to reprocess)."""
-
-
 PARAMS_TTL = 10.0  # seconds the webhook trusts its copy of the stock settings
 _PARAMS: TTLCache[str, StockParams] = TTLCache(PARAMS_TTL, max_entries=100)
 
@@ -587,6 +583,12 @@ class Plan:
     def applies(self) -> bool:
         """Whether the report is valid and is to be applied to a facility's ledger."""
         return self.report is not None and self.facility_id is not None
+
+    @property
+    def locks(self) -> tuple[tuple[int, int], ...]:
+        """The advisory locks its group-commit job takes: the facility's, when it applies."""
+        return (facility_lock(self.facility_id),) if self.facility_id is not None and \
+            self.report is not None else ()
 
 
 def plan_report(session: Session | None, url: str, actor: Actor, raw: bytes, today: date,
@@ -798,18 +800,20 @@ def _sms_pg_params(plan: Plan) -> dict[str, Any]:
         "username": plan.actor.username, "detail": json.dumps(detail)}
 
 
-def _psycopg(sql: str) -> str:
-    """The same SQL with psycopg's named placeholders instead of SQLAlchemy's `:name`."""
-    return re.sub(r"(?<![:\w]):([a-z_]+)", r"%(\1)s", sql)
+def _psycopg(stmt: Any) -> str:
+    """The statement's SQL as psycopg runs it (SQLAlchemy's compiler for the psycopg
+    dialect writes `%(name)s` placeholders), for `krc.groupcommit` jobs."""
+    return str(stmt.compile(dialect=psycopg_dialect()))
 
 
 _MESSAGE_COLUMNS = ("key", "received_at", "payload", "text", "phone", "reporter_id",
                     "facility_id", "status", "error_code", "reply", "lines", "user_id")
-_GC_SMS = _psycopg(_SMS_PG)
-_GC_MESSAGE = (f"INSERT INTO stock_message ({', '.join(_MESSAGE_COLUMNS)}) VALUES ("
-               + ", ".join(f"%({c})s" for c in _MESSAGE_COLUMNS)
-               + ") ON CONFLICT (key) DO NOTHING RETURNING pk")
-_GC_STORED = "SELECT status, reply FROM stock_message WHERE key = %(key)s"
+_GC_SMS = _psycopg(_SMS_PG_STATEMENT)
+_GC_MESSAGE = _psycopg(
+    postgresql.insert(StockMessage).values({c: bindparam(c) for c in _MESSAGE_COLUMNS})
+    .on_conflict_do_nothing(index_elements=["key"]).returning(StockMessage.pk))
+_GC_STORED = _psycopg(select(StockMessage.status, StockMessage.reply)
+                      .where(StockMessage.key == bindparam("key")))
 
 
 def group_statements(plan: Plan) -> list[tuple[str, dict[str, Any]]]:

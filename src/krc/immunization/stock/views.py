@@ -47,6 +47,7 @@ REASON_LABELS = {"expired": N_("Périmé"), "broken": N_("Flacon cassé"), "froz
 REPORT_LABELS = {"on_time": N_("À temps"), "late": N_("En retard"), "missing": N_("Manquant"),
                  "pending": N_("Attendu")}
 SOURCE_LABELS = {"web": N_("page"), "api": N_("API"), "sms": N_("SMS")}
+LANGUAGES = {"fra": N_("français"), "bam": N_("bambara"), "eng": N_("anglais")}
 TXN_FIELDS = ("product", "kind", "quantity", "date", "reason", "note")
 
 
@@ -60,7 +61,8 @@ def _helpers(request: Request) -> dict[str, Any]:
     return {"stock_status_label": label(STOCK_STATUS_LABELS), "kind_label": label(KIND_LABELS),
             "reason_label": label(REASON_LABELS), "report_label": label(REPORT_LABELS),
             "source_label": label(SOURCE_LABELS), "kinds": ledger.KINDS,
-            "reasons": ledger.LOSS_REASONS}
+            "reasons": ledger.LOSS_REASONS, "language_label": label(LANGUAGES),
+            "languages": [(k, tr(v)) for k, v in LANGUAGES.items()]}
 
 
 def _facility_page(request: Request, s: Any, actor: Actor, unit: OrgUnit, on: date,
@@ -198,7 +200,6 @@ def completeness_page(request: Request, org_unit: str | None = None, period: str
 # --------------------------------------------------------------------------- reporters
 
 REPORTER_FIELDS = ("phone", "facility", "name", "language")
-LANGUAGES = {"fra": N_("français"), "bam": N_("bambara"), "eng": N_("anglais")}
 
 
 def _reporters_page(request: Request, db: Database, actor: Actor, code: str | None,
@@ -213,13 +214,9 @@ def _reporters_page(request: Request, db: Database, actor: Actor, code: str | No
         districts = queries.districts_under(s, unit) if unit.level < DISTRICT else []
     for r in rows:
         r["last_message"] = last.get(r["id"])
-    from krc.web.i18n import translations
-    tr = translations(language_of(request)).gettext
     return render(request, "stock_reporters.html", {
         **_helpers(request), "unit": {"code": unit.code, "name": unit.name},
         "reporters": rows, "facilities": facilities, "districts": districts,
-        "languages": [(k, tr(v)) for k, v in LANGUAGES.items()],
-        "language_label": lambda c: tr(LANGUAGES[c]) if c in LANGUAGES else c,
         "values": values, "errors": errors, "added": added}, status=status)
 
 
