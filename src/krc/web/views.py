@@ -267,6 +267,13 @@ def _form_values(form: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, s
     return {n: str(form.get(n) or "").strip() for n in names}
 
 
+def redirect_keeping_query(request: Request, path: str) -> Response:
+    """Send a GET of a form's address (a reload, a language switch) to the page showing
+    the form, keeping the query string."""
+    query = f"?{request.url.query}" if request.url.query else ""
+    return RedirectResponse(f"{path}{query}", 303)
+
+
 def _build(model: type[BaseModel], values: Mapping[str, Any]) -> Any:
     """Return the pydantic model of the non-empty form values (empty means absent)."""
     return model.model_validate({k: v for k, v in values.items() if v not in ("", None)})
@@ -493,8 +500,7 @@ def child_card(request: Request, child_id: str, vaccine: str | None = None,
 @router.get("/children/{child_id}/doses")
 def dose_form_get(child_id: str, request: Request) -> Response:
     """Send a GET of the dose form's address (a reload, a language switch) to the card."""
-    query = f"?{request.url.query}" if request.url.query else ""
-    return RedirectResponse(f"/children/{quote(child_id)}{query}", 303)
+    return redirect_keeping_query(request, f"/children/{quote(child_id)}")
 
 
 @router.post("/children/{child_id}/doses", response_class=HTMLResponse)

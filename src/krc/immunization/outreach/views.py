@@ -29,7 +29,7 @@ from krc.immunization.params import load_params
 from krc.web.deps import Caller, check_csrf, get_db, today
 from krc.web.i18n import translations
 from krc.web.problems import language_of
-from krc.web.views import N_, PageRoute, field_errors, page_caller, render
+from krc.web.views import N_, PageRoute, _form_values, field_errors, page_caller, render
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
@@ -119,7 +119,7 @@ async def plan_session(request: Request, caller: Caller = Depends(page_caller),
     check_csrf(request, caller, str(form.get("csrf_token") or ""))
     lang = language_of(request)
     on = today(request)
-    values: dict[str, Any] = {n: str(form.get(n) or "").strip() for n in FORM_FIELDS}
+    values: dict[str, Any] = dict(_form_values(form, FORM_FIELDS))
     values["villages"] = [str(v) for v in form.getlist("villages") if v]
     try:
         form_id = uuid.UUID(str(form.get("id") or ""))

@@ -29,6 +29,7 @@ from krc.web.views import (
     _parse_date,
     field_errors,
     page_caller,
+    redirect_keeping_query,
     render,
 )
 
@@ -173,8 +174,7 @@ async def record_page(request: Request, caller: Caller = Depends(page_caller),
 @router.get("/stock/transactions")
 def record_get(request: Request) -> Response:
     """Send a GET of the form's address (a reload, a language switch) to the stock page."""
-    query = f"?{request.url.query}" if request.url.query else ""
-    return RedirectResponse(f"/stock{query}", 303)
+    return redirect_keeping_query(request, "/stock")
 
 
 @router.get("/stock/completeness", response_class=HTMLResponse)
@@ -275,4 +275,4 @@ async def reporter_active_page(request: Request, reporter_id: int,
 @router.get("/stock/reporters/{reporter_id}/active")
 def reporter_active_get(request: Request) -> Response:
     """Send a reload of the form's address back to the list."""
-    return RedirectResponse("/stock/reporters", 303)
+    return redirect_keeping_query(request, "/stock/reporters")

@@ -37,7 +37,7 @@ from krc.results.periods import Period, parse_period
 from krc.web.deps import Caller, check_csrf, get_db, today
 from krc.web.i18n import translations
 from krc.web.problems import language_of
-from krc.web.views import N_, PageRoute, field_errors, page_caller, render
+from krc.web.views import N_, PageRoute, _form_values, field_errors, page_caller, render
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
@@ -98,10 +98,6 @@ def _form_id(form: Any) -> uuid.UUID:
         return uuid.UUID(str(form.get("id") or ""))
     except ValueError:
         return uuid.uuid4()
-
-
-def _values(form: Any, names: tuple[str, ...]) -> dict[str, str]:
-    return {n: str(form.get(n) or "").strip() for n in names}
 
 
 def _submit(db: Database, lang: str, model: type[BaseModel], values: Mapping[str, Any],
@@ -177,7 +173,7 @@ async def create_group(request: Request, caller: Caller = Depends(page_caller),
     form = await request.form()
     check_csrf(request, caller, str(form.get("csrf_token") or ""))
     lang = language_of(request)
-    values = _values(form, ("village", "name", "founded_on"))
+    values = _form_values(form, ("village", "name", "founded_on"))
     form_id = _form_id(form)
     result, errors = _submit(db, lang, GroupCreate, {"id": str(form_id), **values},
                              lambda s, d: services.create_group(s, caller.actor, d,
@@ -224,11 +220,11 @@ async def group_action(request: Request, group_id: str, caller: Caller = Depends
     form_id = _form_id(form)
     values: dict[str, Any]
     if action == "member":
-        values = _values(form, ("name", "phone", "sex", "role", "joined_on"))
+        values = _form_values(form, ("name", "phone", "sex", "role", "joined_on"))
         _r, errors = _submit(db, lang, MemberCreate, {"id": str(form_id), **values},
                              lambda s, d: services.add_member(s, caller.actor, group_id, d, on))
     elif action == "session":
-        values = {**_values(form, ("date", "other_topic", "notes")),
+        values = {**_form_values(form, ("date", "other_topic", "notes")),
                   "topics": [str(t) for t in form.getlist("topics")],
                   "present": [str(p) for p in form.getlist("present")]}
         _r, errors = _submit(db, lang, GroupSessionCreate, {"id": str(form_id), **values},
@@ -295,13 +291,13 @@ async def mnp_action(request: Request, caller: Caller = Depends(page_caller),
     actor = caller.actor
     values: dict[str, Any]
     if action == "stock":
-        values = _values(form, ("facility", "kind", "quantity", "date", "note"))
+        values = _form_values(form, ("facility", "kind", "quantity", "date", "note"))
         _r, errors = _submit(db, lang, StockLineCreate, {"id": fid, **values},
                              lambda s, d: services.record_stock(s, actor, d, on))
     elif action in ("distribution", "followup"):
         names = ("child", "date", "sachets", "round") if action == "distribution" \
             else ("child", "date", "round", "consumed")
-        values = _values(form, names)
+        values = _form_values(form, names)
         try:
             child = _child_id(db, values["child"])
         except DomainError as exc:
@@ -370,7 +366,7 @@ async def iycf_action(request: Request, caller: Caller = Depends(page_caller),
     values: dict[str, Any]
     errors: dict[str, str] = {}
     if action == "import":
-        values = _values(form, ("survey", "org_unit"))
+        values = _form_values(form, ("survey", "org_unit"))
         upload = form.get("file")
         raw = await upload.read() if upload is not None and hasattr(upload, "read") else b""
         try:
@@ -395,7 +391,7 @@ async def iycf_action(request: Request, caller: Caller = Depends(page_caller),
                           {"rows": res.rows, "new": res.new, "unchanged": res.unchanged})
     if action != "recall":
         raise invalid("action", "action_unknown", "Action inconnue", "Unknown action")
-    values = {**_values(form, ("child", "date", "solid_feeds", "milk_feeds", "early_bf")),
+    values = {**_form_values(form, ("child", "date", "solid_feeds", "milk_feeds", "early_bf")),
               **{n: form.get(n) == "1" for n in ("breastfed", "other_liquids",
                                                  *iycf.FOOD_GROUPS[1:])}}
     try:

@@ -37,7 +37,15 @@ from krc.results.periods import parse_period
 from krc.web.deps import Caller, check_csrf, get_db, today
 from krc.web.i18n import translations
 from krc.web.problems import language_of
-from krc.web.views import N_, PageRoute, field_errors, page_caller, render
+from krc.web.views import (
+    N_,
+    PageRoute,
+    _form_values,
+    field_errors,
+    page_caller,
+    redirect_keeping_query,
+    render,
+)
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
@@ -232,8 +240,7 @@ def growth_page(request: Request, child_id: str, caller: Caller = Depends(page_c
 @router.get("/nutrition/children/{child_id}/visits")
 def visit_form_get(child_id: str, request: Request) -> Response:
     """Send a GET of the visit form's address (a reload, a language switch) to the page."""
-    query = f"?{request.url.query}" if request.url.query else ""
-    return RedirectResponse(f"/nutrition/children/{child_id}{query}", 303)
+    return redirect_keeping_query(request, f"/nutrition/children/{child_id}")
 
 
 @router.post("/nutrition/children/{child_id}/visits", response_class=HTMLResponse)
@@ -244,7 +251,7 @@ async def record_visit(request: Request, child_id: str, caller: Caller = Depends
     check_csrf(request, caller, str(form.get("csrf_token") or ""))
     lang = language_of(request)
     on = today(request)
-    values = {n: str(form.get(n) or "").strip() for n in VISIT_FIELDS}
+    values = _form_values(form, VISIT_FIELDS)
     flags = {n: str(form.get(n) or "") for n in ("oedema", "counselling", "complications",
                                                   "appetite_test")}
     form_id = _form_id(form)
@@ -434,7 +441,7 @@ async def register_woman(request: Request, caller: Caller = Depends(page_caller)
     check_csrf(request, caller, str(form.get("csrf_token") or ""))
     require_personal_write(caller.actor)
     lang = language_of(request)
-    values = {n: str(form.get(n) or "").strip() for n in WOMAN_FIELDS}
+    values = _form_values(form, WOMAN_FIELDS)
     form_id = _form_id(form)
     errors: dict[str, str] = {}
     try:
