@@ -199,7 +199,7 @@ def rebuild(session: Session, grace_days: int) -> int:
     session.execute(text(f"""
         CREATE {kind} TABLE krc_tmp_leaf AS
         SELECT facility_id, residence_id, {month} AS period, vaccine, dose,
-               COUNT(*) AS n, SUM({timely}) AS t
+               CAST(COUNT(*) AS INTEGER) AS n, CAST(SUM({timely}) AS INTEGER) AS t
         FROM vaccination WHERE {live}
         GROUP BY facility_id, residence_id, {month}, vaccine, dose"""))
     bucket = _bucket_sql("delay_days")
