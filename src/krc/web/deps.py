@@ -34,13 +34,21 @@ class Unauthorized(DomainError):
     status = 401
 
 
-def get_db(request: Request) -> Database:
-    """Return the app's Database."""
+# The dependencies below do no I/O, so they are `async def`: FastAPI runs a plain `def`
+# dependency in a worker thread, a hand-off per dependency per request.
+
+def database_of(request: Request) -> Database:
+    """Return the app's Database (outside dependency injection)."""
     db: Database = request.app.state.db
     return db
 
 
-def get_settings(request: Request) -> Settings:
+async def get_db(request: Request) -> Database:
+    """Return the app's Database."""
+    return database_of(request)
+
+
+async def get_settings(request: Request) -> Settings:
     """Return the app's Settings."""
     settings: Settings = request.app.state.settings
     return settings
@@ -114,7 +122,8 @@ def check_csrf(request: Request, caller: Caller, form_token: str | None = None) 
             "Missing or invalid CSRF token; reload the page"))
 
 
-def require_caller(request: Request, caller: Caller | None = Depends(optional_caller)) -> Caller:
+async def require_caller(request: Request,
+                         caller: Caller | None = Depends(optional_caller)) -> Caller:
     """Return the caller or raise 401; JSON calls from a browser session need the CSRF header."""
     if caller is None:
         raise Unauthorized("auth_required", Message(
@@ -125,7 +134,7 @@ def require_caller(request: Request, caller: Caller | None = Depends(optional_ca
     return caller
 
 
-def require_actor(caller: Caller = Depends(require_caller)) -> Actor:
+async def require_actor(caller: Caller = Depends(require_caller)) -> Actor:
     """Return the authenticated Actor."""
     return caller.actor
 

@@ -136,7 +136,7 @@ class PageRoute(APIRoute):
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 
-def page_caller(request: Request, caller: Caller | None = Depends(optional_caller)) -> Caller:
+async def page_caller(request: Request, caller: Caller | None = Depends(optional_caller)) -> Caller:
     """Return the signed-in caller of a page, or send the browser to the login page."""
     if caller is None:
         raise LoginRequired()

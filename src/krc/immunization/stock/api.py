@@ -29,7 +29,7 @@ from krc.immunization.stock.schemas import (
     TransactionRead,
     WebhookAnswer,
 )
-from krc.web.deps import Unauthorized, get_db, require_actor, today, today_of
+from krc.web.deps import Unauthorized, database_of, get_db, require_actor, today, today_of
 from krc.web.problems import REFUSALS
 
 router = APIRouter(tags=["stock"])
@@ -232,7 +232,7 @@ async def rapidpro_webhook(request: Request) -> Response:
     Lean path: the token and the reporter's phone are cached for a few seconds, and on
     PostgreSQL a call is stored and applied by one statement that joins the next group
     commit (many calls, one transaction, one WAL flush)."""
-    db = get_db(request)
+    db = database_of(request)
     header = request.headers.get("authorization", "")
     actor = _webhook_actor(db, header)
     if actor is None:
