@@ -182,6 +182,25 @@ def test_vectorised_ages_agree_with_age_after(days: list[date], months: int, ext
         assert got == [seasonal_date(x, window) for x in days]
 
 
+def test_vectorised_ages_of_a_large_register_with_repeated_days() -> None:
+    # Above 4,096 values with few distinct days, _np_after computes each distinct day once
+    # and spreads the results back: same answers, month ends and leap days included.
+    from krc.immunization.schedule import _np_after
+
+    rng = np.random.default_rng(7)
+    distinct = [date(2020, 1, 31), date(2020, 2, 29), date(2021, 8, 31), date(2023, 12, 31)]
+    distinct += [date(2019, 1, 1) + timedelta(days=int(d)) for d in rng.integers(0, 2500, 300)]
+    days = [distinct[int(i)] for i in rng.integers(0, len(distinct), 20_000)]
+    arr = np.array([to_epoch_day(x) for x in days], dtype=np.int64)
+    for age in (Age(months=1), Age(months=9, days=3), Age(months=60), Age(days=45)):
+        got = _np_after(arr, age)
+        assert got.shape == arr.shape
+        assert [from_epoch_day(v) for v in got.tolist()] == [age.after(x) for x in days]
+    column = arr.reshape(4, 5_000)  # any shape is kept
+    assert (_np_after(column, Age(months=2)) == _np_after(arr, Age(months=2)).reshape(4, 5_000)
+            ).all()
+
+
 def test_epoch_days() -> None:
     assert to_epoch_day(date(1970, 1, 1)) == 0
     assert to_epoch_day(date(2025, 1, 15)) == 20103
