@@ -111,3 +111,43 @@ def test_org_units_api(client: TestClient, world: World) -> None:
     r = client.post("/api/v1/org-units/import/dhis2", json={"organisationUnits": []},
                     headers=world.headers("kati"))
     assert r.status_code == 403
+
+
+def test_unit_rows_are_cached_and_forgotten_on_change(world: World) -> None:
+    from sqlalchemy import event, text
+
+    from krc.geo.queries import unit_row
+
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(world.db.engine, "before_cursor_execute", count)
+    try:
+        with world.db.session() as s:
+            kati = unit_row(s, "ML0207")
+            assert kati is not None and kati.name == "Kati" and kati.level == DISTRICT
+            statements.clear()
+            assert unit_row(s, "ML0207") == kati
+            assert unit_row(s, kati.id) == kati  # by id as well, from the same load
+            assert statements == []  # no query
+            assert unit_row(s, "NO-SUCH-UNIT") is None
+            # An unknown code is not remembered: a unit created elsewhere is found at once.
+            region = unit_by_code(s, "ML02")
+            s.execute(text("INSERT INTO org_unit (uid, code, name, level, hierarchy, parent_id, "
+                           "path) VALUES ('Zz000000001', 'NO-SUCH-UNIT', 'Nouveau', 3, "
+                           "'health', :p, :path)"),
+                      {"p": region.id, "path": region.path + "/Zz000000001"})
+            created = unit_row(s, "NO-SUCH-UNIT")
+            assert created is not None and created.name == "Nouveau"
+            # A change through geo.services forgets the cached rows of this process.
+            services.add_unit(s, "ML0207", "Kati (nouveau nom)", DISTRICT, region)
+            renamed = unit_row(s, "ML0207")
+            assert renamed is not None and renamed.name == "Kati (nouveau nom)"
+            assert renamed.id == kati.id
+            s.rollback()
+    finally:
+        event.remove(world.db.engine, "before_cursor_execute", count)
+        from krc.geo.queries import forget_units
+        forget_units()

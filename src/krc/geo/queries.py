@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -37,17 +39,59 @@ unit_refs: TTLCache[int, dict[str, str] | None] = TTLCache(ttl=60.0)
 district_codes: TTLCache[int, str | None] = TTLCache(ttl=60.0)
 
 
+@dataclass(frozen=True)
+class UnitRow:
+    """An org unit's identifying facts as a plain value (cacheable across requests)."""
+
+    id: int
+    uid: str
+    code: str
+    name: str
+    level: int
+    hierarchy: str
+    parent_id: int | None
+    path: str
+
+
+Unit = OrgUnit | UnitRow  # what reads of an org unit's facts accept
+
+
+_UNIT_COLUMNS = (OrgUnit.id, OrgUnit.uid, OrgUnit.code, OrgUnit.name, OrgUnit.level,
+                 OrgUnit.hierarchy, OrgUnit.parent_id, OrgUnit.path)
+# Org units by code and by id, for the register's writes and card reads (one query less
+# per request). Unknown codes are not cached: a unit created by another process is known
+# at once.
+unit_rows: TTLCache[str | int, UnitRow] = TTLCache(ttl=60.0)
+
+
+def unit_row(session: Session, code_or_id: str | int) -> UnitRow | None:
+    """Return the org unit of a code (str) or id (int) from the per-process cache."""
+    url = str(session.get_bind().engine.url)
+    hit = unit_rows.peek(url, code_or_id)
+    if hit is not None:
+        return hit
+    column = OrgUnit.id if isinstance(code_or_id, int) else OrgUnit.code
+    found = session.execute(select(*_UNIT_COLUMNS).where(column == code_or_id)).first()
+    if found is None:
+        return None
+    row = UnitRow(*found)
+    unit_rows.put(url, row.code, row)
+    unit_rows.put(url, row.id, row)
+    return row
+
+
 def forget_units() -> None:
     """Clear this process's org-unit caches (called by every org-unit write)."""
     unit_refs.clear()
     district_codes.clear()
+    unit_rows.clear()
 
 
 def unit_for_field(session: Session, code: str | None, field_name: str,
-                   level: int | None = None) -> OrgUnit:
+                   level: int | None = None) -> UnitRow:
     """Return the org unit of a code sent in a field, refusing (422, on that field) an unknown
     code or, when `level` is given, a unit of another level (CSCom or village)."""
-    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == (code or "")))
+    unit = unit_row(session, code or "")
     if unit is None:
         raise invalid(field_name, "org_unit_unknown", "Unité d'organisation inconnue : {code}",
                       "Unknown org unit: {code}", code=code)

@@ -16,7 +16,7 @@ from krc.accounts.roles import Actor
 from krc.accounts.services import audit
 from krc.errors import DomainError, Forbidden, Message, NotFound
 from krc.geo.models import DISTRICT, FACILITY, VILLAGE, OrgUnit
-from krc.geo.queries import district_codes, unit_refs
+from krc.geo.queries import district_codes, unit_refs, unit_row
 from krc.identifiers import format_registry_number, is_valid_registry_number, normalise_phone
 from krc.immunization.models import Child, Vaccination
 from krc.immunization.schedule import (
@@ -139,7 +139,7 @@ def child_for_read(session: Session, actor: Actor, child_id: uuid.UUID | str,
     child = session.scalar(select(Child).where(Child.id == cid))
     if child is None:
         raise NotFound("child_not_found", Message("Enfant introuvable", "Child not found"))
-    unit = session.get(OrgUnit, child.facility_id)
+    unit = unit_row(session, child.facility_id)
     if unit is None or not actor.covers(unit.path):
         raise NotFound("child_not_found", Message("Enfant introuvable", "Child not found"))
     if audit_read:

@@ -20,7 +20,7 @@ from krc.accounts.roles import MERGE, Actor, require_in_scope, require_personal_
 from krc.accounts.services import audit, utcnow
 from krc.errors import Conflict, DomainError, Forbidden, Message, NotFound, invalid
 from krc.geo.models import FACILITY, VILLAGE, OrgUnit
-from krc.geo.queries import unit_for_field
+from krc.geo.queries import Unit, unit_for_field
 from krc.identifiers import normalise_phone, registry_number
 from krc.immunization import dose_days, facts
 from krc.immunization.models import Child, Vaccination
@@ -100,7 +100,7 @@ class Registered:
 
 
 def find_duplicates(session: Session, actor: Actor, facts_new: PersonFacts,
-                    facility: OrgUnit, village_id: int | None) -> list[dict[str, Any]]:
+                    facility: Unit, village_id: int | None) -> list[dict[str, Any]]:
     """Return probable duplicates in the facility's health district, best first.
 
     Outside the caller's scope only masked facts are returned (initials, birth year).
@@ -327,7 +327,7 @@ def dose_days_of(valid_rows: list[Vaccination], params: ScheduleParams) -> str:
 def _check_dose(session: Session, actor: Actor, child: Child, vaccine: str, dose: int,
                 given_on: date, facility_code: str, strategy: str, today: date,
                 params: ScheduleParams, rows: LiveDoses, ignore_pk: int | None = None
-                ) -> OrgUnit:
+                ) -> Unit:
     errors = []
     if vaccine not in VACCINES:
         errors.append(invalid("vaccine", "vaccine_unknown",
@@ -381,7 +381,7 @@ def vaccination_for_write(session: Session, actor: Actor, vaccination_id: uuid.U
 
 
 def _session_link(session: Session, actor: Actor, ref: str | None, given_on: date,
-                  facility: OrgUnit, strategy: str, explicit: bool) -> tuple[str | None, str]:
+                  facility: Unit, strategy: str, explicit: bool) -> tuple[str | None, str]:
     """Return the (session id, strategy) a dose is stored with: a dose recorded at an
     outreach session links to it (reference/immunization.md §3), checked by
     outreach.services.link_dose; without a session, the given strategy."""

@@ -27,7 +27,7 @@ from krc.accounts.services import audit
 from krc.db import Database, is_postgres
 from krc.errors import Conflict, DomainError, Forbidden, Message, NotFound, invalid
 from krc.geo.models import OrgUnit
-from krc.geo.queries import unit_for_field
+from krc.geo.queries import Unit, unit_for_field
 from krc.identifiers import normalise_phone
 from krc.immunization.models import Child
 from krc.messaging import rules
@@ -77,7 +77,7 @@ def _manage(actor: Actor) -> None:
             "Your role ({role}) may not manage messaging", {"role": actor.role}))
 
 
-def _in_scope(actor: Actor, unit: OrgUnit, field_name: str) -> None:
+def _in_scope(actor: Actor, unit: Unit, field_name: str) -> None:
     require_in_scope(actor, unit.path, unit.name, field_name)
 
 
@@ -120,7 +120,7 @@ def create_contact(session: Session, actor: Actor, data: ContactInput, now: date
                       "Name required (at most 200 characters)")
     phone = normalise_phone(data.phone, "phone")
     child_pk: int | None = None
-    unit: OrgUnit | None = None
+    unit: Unit | None = None
     if data.child is not None:
         from krc.immunization.queries import child_for_read
         child = child_for_read(session, actor, data.child)

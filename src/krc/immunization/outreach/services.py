@@ -20,6 +20,7 @@ from krc.accounts.roles import OPERATIONS_WRITE, Actor
 from krc.accounts.services import audit, utcnow
 from krc.errors import Conflict, DomainError, FieldError, Forbidden, Message, NotFound, invalid
 from krc.geo.models import DISTRICT, FACILITY, VILLAGE, OrgUnit
+from krc.geo.queries import Unit
 from krc.immunization.models import Vaccination
 from krc.immunization.outreach import rules
 from krc.immunization.outreach.models import OutreachSession, OutreachSessionVillage
@@ -242,7 +243,7 @@ def update_session(session: Session, actor: Actor, session_id: uuid.UUID | str,
 
 
 def session_for_dose(session: Session, actor: Actor, ref: str, given_on: date,
-                     facility: OrgUnit) -> OutreachSession:
+                     facility: Unit) -> OutreachSession:
     """Return the session a dose is recorded at, or raise 422 naming the reason.
 
     The session must exist in the caller's scope (else "unknown", revealing nothing), not
@@ -278,7 +279,7 @@ def session_for_dose(session: Session, actor: Actor, ref: str, given_on: date,
     return sess
 
 
-def link_dose(session: Session, actor: Actor, ref: str, given_on: date, facility: OrgUnit,
+def link_dose(session: Session, actor: Actor, ref: str, given_on: date, facility: Unit,
               strategy: str | None) -> tuple[str, str]:
     """Check a dose's session and return (session id text, the dose's strategy).
 

@@ -21,7 +21,7 @@ from krc.accounts.roles import Actor, require_in_scope, require_personal_write
 from krc.accounts.services import audit, utcnow
 from krc.errors import Conflict, Message, NotFound, invalid
 from krc.geo.models import FACILITY, VILLAGE, OrgUnit
-from krc.geo.queries import unit_for_field
+from krc.geo.queries import Unit, unit_for_field
 from krc.identifiers import normalise_phone
 from krc.immunization.models import Child
 from krc.immunization.services import child_place
@@ -43,7 +43,7 @@ FLAGS = ("flen", "fwei", "fwfl", "fbmi", "fac")
 
 
 def _facility_in_scope(session: Session, actor: Actor, code: str | None,
-                       default_id: int) -> OrgUnit:
+                       default_id: int) -> Unit:
     unit = unit_for_field(session, code, "facility", FACILITY) if code else session.get(OrgUnit,
                                                                                 default_id)
     assert unit is not None
