@@ -102,6 +102,36 @@ def fetch_rows(session: Session, stmt: Select[Any] | Any) -> Sequence[Sequence[A
         cursor.close()
 
 
+def insert_unless_taken(session: Session, obj: Any) -> bool:
+    """INSERT a new ORM object's row unless it would break a unique constraint (a replayed
+    id, a concurrent duplicate): return True and attach `obj` as persistent, or False and
+    leave the session untouched.
+
+    One `INSERT … ON CONFLICT DO NOTHING RETURNING pk` (PostgreSQL and SQLite) replaces a
+    SAVEPOINT, the ORM flush and a RELEASE: two round trips fewer per create, and a conflict
+    no longer aborts anything, so no savepoint is needed. Every column must be set on `obj`
+    (None included): the attached object is taken as loaded, never refreshed.
+    """
+    from sqlalchemy import inspect
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+    from sqlalchemy.orm import make_transient_to_detached
+
+    mapper = inspect(type(obj))
+    values = {c.key: getattr(obj, c.key) for c in mapper.column_attrs if c.key != "pk"}
+    insert = pg_insert if is_postgres(session) else sqlite_insert
+    table = mapper.local_table
+    stmt = insert(table).values(**{mapper.get_property(k).columns[0].name: v
+                                   for k, v in values.items()})
+    pk = session.execute(stmt.on_conflict_do_nothing().returning(table.c.pk)).scalar()
+    if pk is None:
+        return False
+    obj.pk = pk
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return True
+
+
 class Database:
     """An engine with its session factory."""
 

@@ -1,9 +1,10 @@
 """Concurrent retries of one create: every caller gets the record, the database holds one.
 
 On PostgreSQL the retries race past the existence check and meet at the unique index, which
-exercises the savepoint path of services.register_child / record_dose (a bug found by the
-load benchmark: the INSERT was flushed before the savepoint, so the race rolled back the
-whole transaction and answered 500).
+exercises the conflict path of services.register_child / record_dose: their rows go in with
+`INSERT … ON CONFLICT DO NOTHING` (db.insert_unless_taken). An earlier savepoint version
+flushed the INSERT before the savepoint, so the race rolled back the whole transaction and
+answered 500 (found by the load benchmark).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from krc.db import insert_unless_taken
 from krc.immunization import services
 from krc.immunization.models import Child, Vaccination
 from krc.immunization.schemas import ChildCreate, VaccinationCreate
@@ -80,3 +82,25 @@ def test_concurrent_dose_retries_make_one_dose(world: World) -> None:
     assert results.count(True) == 1
     with world.db.session() as s:
         assert s.scalar(select(func.count()).select_from(Vaccination)) == 1
+
+
+def test_insert_unless_taken_leaves_the_transaction_usable(world: World) -> None:
+    actor = world.actor("vacc_kati")
+    with world.db.session() as s:
+        first = services.register_child(s, actor, ChildCreate(**child_payload(
+            confirm_new=True)), TODAY).child
+        again = Child(**{c.key: getattr(first, c.key) for c in Child.__mapper__.column_attrs
+                         if c.key != "pk"})
+        assert insert_unless_taken(s, again) is False  # same id: nothing written
+        assert again not in s
+        # The transaction goes on (no aborted statement, no savepoint needed).
+        assert s.scalar(select(func.count()).select_from(Child).where(
+            Child.id == first.id)) == 1
+        other = Child(**{**{c.key: getattr(first, c.key) for c in Child.__mapper__.column_attrs
+                            if c.key not in ("pk", "registry_number")}, "id": uuid.uuid4()})
+        assert insert_unless_taken(s, other) is True
+        assert other in s and other.pk is not None and other.pk != first.pk
+        assert s.get(Child, other.pk) is other  # persistent, in the identity map
+    with world.db.session() as s:
+        stored = s.scalar(select(Child).where(Child.id == other.id))
+        assert stored is not None and stored.given_name == first.given_name

@@ -6,7 +6,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from krc.accounts.models import ApiToken, AuditEvent, LoginFailure, User, WebSession
@@ -24,12 +24,19 @@ def utcnow() -> datetime:
 
 def audit(session: Session, actor: Actor | None, action: str, entity: str, entity_id: str,
           detail: dict[str, Any] | None = None, at: datetime | None = None) -> None:
-    """Append one audit event in the caller's transaction."""
-    session.add(AuditEvent(
-        at=at or utcnow(), user_id=actor.user_id if actor else None,
-        username=actor.username if actor else "system", action=action, entity=entity,
-        entity_id=entity_id, detail=detail or {},
-    ))
+    """Append one audit event in the caller's transaction.
+
+    A Core INSERT, not an ORM object: the event is never read back in the transaction, and
+    the unit of work's bookkeeping for it was a visible share of every audited request
+    (py-spy, mixed API load)."""
+    session.execute(_AUDIT_INSERT, {
+        "at": at or utcnow(), "user_id": actor.user_id if actor else None,
+        "username": actor.username if actor else "system", "action": action,
+        "entity": entity, "entity_id": entity_id, "detail": detail or {},
+    })
+
+
+_AUDIT_INSERT = insert(AuditEvent)
 
 
 def create_user(session: Session, username: str, password: str, role: str, org_unit_code: str,

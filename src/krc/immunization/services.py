@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from krc.accounts.roles import MERGE, Actor, require_in_scope, require_personal_write
 from krc.accounts.services import audit, utcnow
+from krc.db import insert_unless_taken
 from krc.errors import Conflict, DomainError, Forbidden, Message, NotFound, invalid
 from krc.geo.models import FACILITY, VILLAGE, OrgUnit
 from krc.geo.queries import Unit, unit_for_field
@@ -187,21 +187,15 @@ def register_child(session: Session, actor: Actor, data: ChildCreate, today: dat
         caregiver_phone=phone, national_id=data.national_id or None, facility_id=facility.id,
         village_id=village.id if village else None, family_key=name_key(data.family_name),
         given_key=name_key(data.given_name), created_at=now, updated_at=now,
-        created_by=actor.user_id,
+        created_by=actor.user_id, registry_number=None, first_dose_on=None, penta1_on=None,
+        penta3_on=None, mcv1_on=None, dose_days=None, merged_into_pk=None,
     )
-    try:
-        # The savepoint must exist before the INSERT is flushed: begin_nested() flushes
-        # pending objects first, and a failure there would roll back the whole transaction.
-        with session.begin_nested():
-            session.add(child)
-            session.flush()
-    except IntegrityError:
+    if not insert_unless_taken(session, child):
         # A concurrent retry with the same id won the race: answer with its record.
-        if child in session:
-            session.expunge(child)
         again = session.scalar(select(Child).where(Child.id == child.id))
         if again is None:
-            raise
+            raise Conflict("id_taken", Message("Cet identifiant est déjà utilisé",
+                                               "This id is already used"), field="id")
         return Registered(again, False)
     child.registry_number = registry_number(child.pk)
     audit(session, actor, "create", "child", str(child.id),
@@ -422,24 +416,19 @@ def record_dose(session: Session, actor: Actor, child_id: uuid.UUID, data: Vacci
                     dose=data.dose, given_on=data.date, facility_id=facility.id,
                     residence_id=child.facility_id,
                     strategy=strategy, session=session_ref, lot=data.lot, valid=True,
-                    deleted=False, created_at=now, updated_at=now, created_by=actor.user_id)
-    try:
-        with session.begin_nested():  # savepoint first, then the INSERT (see register_child)
-            session.add(v)
-            session.flush()
-    except IntegrityError:
+                    invalid_reason=None, delay_days=None, deleted=False, created_at=now,
+                    updated_at=now, created_by=actor.user_id)
+    if not insert_unless_taken(session, v):
         # The id is already used (a replay that raced us, or a deleted dose's id), or a
         # concurrent request recorded the same dose: answer as for a replay or a refusal.
-        if v in session:
-            session.expunge(v)
         again = session.scalar(select(Vaccination).where(Vaccination.id == v.id))
         if again is not None and again.child_pk == child.pk:
             return Recorded(again, child, False)
         if again is not None:
             raise Conflict("id_taken", Message("Cet identifiant est déjà utilisé",
-                                               "This id is already used"), field="id") from None
+                                               "This id is already used"), field="id")
         raise invalid("dose", "dose_already_recorded", "{v} {n} est déjà enregistré",
-                      "{v} {n} is already recorded", v=vaccine, n=data.dose) from None
+                      "{v} {n} is already recorded", v=vaccine, n=data.dose)
     rows.append((v, facility.path))
     rows.sort(key=lambda r: (r[0].given_on, r[0].pk))
     reassess(session, child, rows, place.residence_path, before, today, params)
