@@ -110,7 +110,8 @@ def insert_unless_taken(session: Session, obj: Any) -> bool:
     One `INSERT … ON CONFLICT DO NOTHING RETURNING pk` (PostgreSQL and SQLite) replaces a
     SAVEPOINT, the ORM flush and a RELEASE: two round trips fewer per create, and a conflict
     no longer aborts anything, so no savepoint is needed. Every column must be set on `obj`
-    (None included): the attached object is taken as loaded, never refreshed.
+    (None included; Python-side column defaults are not applied): the attached object is
+    taken as loaded, never refreshed.
     """
     from sqlalchemy import inspect
     from sqlalchemy.dialects.postgresql import insert as pg_insert
