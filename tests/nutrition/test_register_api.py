@@ -533,3 +533,86 @@ def test_void_refusals(client: TestClient, world: World) -> None:
     r = void(client, world, cid, vid, reason="", body=True, lang="en")
     assert r.status_code == 422 and "Give the reason" in r.text
     assert audits(world, "void", "growth_visit") == 0
+
+
+def test_correcting_a_contact_is_audited_and_rederives_the_risk(client: TestClient,
+                                                               world: World) -> None:
+    wid = client.post("/api/v1/nutrition/women", json=woman_body(),
+                      headers=world.headers(H)).json()["id"]
+    url = f"/api/v1/nutrition/women/{wid}/contacts"
+    first = client.post(url, json={"date": "2026-01-10", "muac_mm": 232},
+                        headers=world.headers(H)).json()
+    second = client.post(url, json={"date": "2026-02-10", "ifa_tablets": 30},
+                         headers=world.headers(H)).json()
+    assert first["muac_at_risk"] is False
+    # 232 mm was mistyped for 223 mm: below the 230 mm threshold, so the woman is at risk.
+    r = client.patch(f"{url}/{first['id']}", json={"muac_mm": 223, "ifa_tablets": 60,
+                                                  "reason": "PB mal saisi"},
+                     headers=world.headers(H))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["muac_mm"] == 223 and body["muac_at_risk"] is True
+    assert body["ifa_tablets"] == 60 and body["iron_folic_acid"] is True
+    assert body["date"] == "2026-01-10" and body["number"] == 1
+    with world.db.session() as s:
+        event = s.scalars(select(AuditEvent).where(
+            AuditEvent.action == "update", AuditEvent.entity == "nutrition_woman_contact",
+            AuditEvent.entity_id == first["id"])).one()
+    assert event.detail["reason"] == "PB mal saisi"
+    assert event.detail["before"]["muac_mm"] == 232
+    assert event.detail["before"]["ifa_tablets"] is None
+    # Moved to its right day: it becomes the later contact; fields not sent are kept.
+    r = client.patch(f"{url}/{first['id']}", json={"date": "2026-02-20", "reason": "jour"},
+                     headers=world.headers(H))
+    assert r.status_code == 200 and r.json()["number"] == 2
+    assert r.json()["muac_mm"] == 223 and r.json()["ifa_tablets"] == 60
+    card = client.get(f"/api/v1/nutrition/women/{wid}", headers=world.headers(H)).json()
+    assert [c["date"] for c in card["contact_list"]] == ["2026-02-10", "2026-02-20"]
+    assert card["last_muac_at_risk"] is True
+    # Clearing a value sent as null is a correction too.
+    r = client.patch(f"{url}/{second['id']}", json={"ifa_tablets": None,
+                                                   "iron_folic_acid": False,
+                                                   "reason": "pas de comprimés"},
+                     headers=world.headers(H, "en"))
+    assert r.status_code == 200 and r.json()["ifa_tablets"] is None
+    assert r.json()["iron_folic_acid"] is False
+
+
+def test_contact_correction_refusals(client: TestClient, world: World) -> None:
+    wid = client.post("/api/v1/nutrition/women", json=woman_body(),
+                      headers=world.headers(H)).json()["id"]
+    url = f"/api/v1/nutrition/women/{wid}/contacts"
+    cid = client.post(url, json={"date": "2026-01-10"}, headers=world.headers(H)).json()["id"]
+    client.post(url, json={"date": "2026-02-10"}, headers=world.headers(H))
+    before = audits(world, "update", "nutrition_woman_contact")
+    cases = [
+        ({"muac_mm": 220}, "reason_missing"),
+        ({"muac_mm": 220, "reason": "  "}, "reason_missing"),
+        ({"date": "2026-02-10", "reason": "jour"}, "contact_already_recorded"),
+        ({"date": "2026-04-01", "reason": "jour"}, "date_future"),
+        ({"muac_mm": 23, "reason": "PB"}, "muac_impossible"),
+        ({"facility": "NOPE", "reason": "lieu"}, "org_unit_unknown"),
+        ({"facility": "ML0207-C01-V02", "reason": "lieu"}, "org_unit_wrong_level"),
+    ]
+    for body, code in cases:
+        r = client.patch(f"{url}/{cid}", json=body, headers=world.headers(H, "en"))
+        assert r.status_code == 422 and r.json()["code"] == code, (code, r.text)
+    r = client.patch(f"{url}/{cid}", json={"muac_mm": 220, "reason": "x", "extra": 1},
+                     headers=world.headers(H))
+    assert r.status_code == 422
+    r = client.patch(f"{url}/{cid}", json={"facility": "ML0501-C01", "reason": "lieu"},
+                     headers=world.headers(H))
+    assert r.status_code == 403  # a facility outside the caller's area
+    assert client.patch(f"{url}/{cid}", json={"reason": "x"}).status_code == 401
+    assert client.patch(f"{url}/{cid}", json={"reason": "x"},
+                        headers=world.headers("partner")).status_code == 403
+    assert client.patch(f"{url}/{cid}", json={"reason": "x"},
+                        headers=world.headers("vacc_mopti")).status_code == 404
+    assert client.patch(f"{url}/{uuid.uuid4()}", json={"reason": "x"},
+                        headers=world.headers(H)).status_code == 404
+    other = client.post("/api/v1/nutrition/women", json=woman_body(given_name="Awa"),
+                        headers=world.headers(H)).json()["id"]
+    # A contact id under another woman's address is not found either.
+    assert client.patch(f"/api/v1/nutrition/women/{other}/contacts/{cid}", json={
+        "reason": "x"}, headers=world.headers(H)).status_code == 404
+    assert audits(world, "update", "nutrition_woman_contact") == before

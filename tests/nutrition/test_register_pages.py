@@ -336,3 +336,41 @@ def test_growth_page_voids_a_visit_entered_in_error(client: TestClient, world: W
     signed_in(client, "national")
     page = main_of(client.get(f"/nutrition/children/{cid}?lang=fr").text)
     assert "Annulée (saisie erronée)" in page and "visits/" not in page.split("Visites", 1)[1]
+
+
+def test_correcting_a_contact_from_the_womans_page(client: TestClient, world: World) -> None:
+    csrf = signed_in(client, "vacc_kati")
+    r = client.post("/nutrition/women", data={
+        "csrf_token": csrf, "id": str(uuid.uuid4()), "given_name": "Mariam",
+        "family_name": "Diarra", "age_years": "24", "facility": "ML0207-C01",
+        "status": "pregnant", "expected_delivery": "2026-06-20"}, follow_redirects=False)
+    url = r.headers["location"]
+    wid = url.rsplit("/", 1)[1]
+    cid = str(uuid.uuid4())
+    client.post(f"{url}/contacts", data={"csrf_token": csrf, "id": cid, "date": "2026-03-01",
+                                         "muac_mm": "232"}, follow_redirects=False)
+    page = client.get(url)
+    assert f'action="/nutrition/women/{wid}/contacts/{cid}"' in page.text
+    assert "Corriger" in page.text and "à risque" not in page.text
+    # Without a reason: refused on the page, nothing changed.
+    r = client.post(f"{url}/contacts/{cid}", data={"csrf_token": csrf, "date": "2026-03-01",
+                                                   "muac_mm": "223"})
+    assert r.status_code == 422 and "raison de la correction" in r.text
+    r = client.post(f"{url}/contacts/{cid}", data={
+        "csrf_token": csrf, "date": "2026-03-01", "muac_mm": "223,0",
+        "reason": "PB mal saisi"}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    assert "à risque" in client.get(url).text
+    got = client.get(f"/api/v1/nutrition/women/{wid}/contacts",
+                     headers=world.headers("vacc_kati")).json()
+    assert got[0]["muac_mm"] == 223 and got[0]["muac_at_risk"] is True
+    # The CSRF token is checked (refused, nothing changed); a reader has no correction form.
+    assert client.post(f"{url}/contacts/{cid}", data={
+        "csrf_token": "bad", "date": "2026-03-01", "muac_mm": "240",
+        "reason": "x"}).status_code == 422
+    assert client.get(f"/api/v1/nutrition/women/{wid}/contacts",
+                      headers=world.headers("vacc_kati")).json()[0]["muac_mm"] == 223
+    signed_in(client, "partner")
+    assert "Corriger" not in client.get(url).text
+    english = client.get(url + "?lang=en")
+    assert "Correct" not in english.text  # still no form for a reader, in English too

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from sqlalchemy.orm import Session
 
 from krc.accounts.roles import Actor
 from krc.accounts.services import audit, utcnow
@@ -18,6 +19,7 @@ from krc.nutrition.register import figures, queries, services
 from krc.nutrition.register.schemas import (
     ContactCreate,
     ContactRead,
+    ContactUpdate,
     ReferralRead,
     ReferralUpdate,
     VisitCreate,
@@ -101,11 +103,27 @@ def create_contact(woman_id: uuid.UUID, body: ContactCreate, request: Request,
     """Record an antenatal (or postnatal) contact: iron–folic acid, MUAC, counselling."""
     with db.session() as s:
         result = services.record_contact(s, actor, woman_id, body, today(request))
-        rows = queries.contacts_of(s, result.woman)
-        number = next(i for i, c in enumerate(rows, 1) if c.pk == result.contact.pk)
-        out = queries.contact_dict(s, result.contact, result.woman.id, number)
+        out = _contact_out(s, result)
     _replayed(response, result.created)
     return out
+
+
+def _contact_out(s: Session, result: services.ContactResult) -> dict[str, Any]:
+    rows = queries.contacts_of(s, result.woman)
+    number = next(i for i, c in enumerate(rows, 1) if c.pk == result.contact.pk)
+    return queries.contact_dict(s, result.contact, result.woman.id, number)
+
+
+@router.patch("/nutrition/women/{woman_id}/contacts/{contact_id}", response_model=ContactRead,
+              responses=REFUSALS)
+def patch_contact(woman_id: uuid.UUID, contact_id: uuid.UUID, body: ContactUpdate,
+                  request: Request, actor: Actor = Depends(require_actor),
+                  db: Database = Depends(get_db)) -> dict[str, Any]:
+    """Correct a contact (day, facility, iron–folic acid, MUAC, counselling) with a
+    `reason`; the MUAC risk is re-derived and the values before are audited."""
+    with db.session() as s:
+        result = services.correct_contact(s, actor, woman_id, contact_id, body, today(request))
+        return _contact_out(s, result)
 
 
 @router.get("/nutrition/women/{woman_id}/contacts", response_model=list[ContactRead],

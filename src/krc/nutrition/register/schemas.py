@@ -56,6 +56,19 @@ class ContactCreate(_In):
     counselling: bool = False
 
 
+class ContactUpdate(_In):
+    """A correction of a recorded contact (only the fields sent change); the reason is
+    required and audited with the values before."""
+
+    date: dt.date | None = None
+    facility: str | None = None
+    iron_folic_acid: bool | None = None
+    ifa_tablets: int | None = Field(default=None, ge=0, le=400)
+    muac_mm: float | None = Field(default=None, description="MUAC in millimetres")
+    counselling: bool | None = None
+    reason: str = Field(default="", max_length=200)
+
+
 class OrgUnitRef(BaseModel):
     """A reference to an org unit by code and name."""
 

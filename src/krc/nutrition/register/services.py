@@ -24,11 +24,13 @@ from krc.geo.models import FACILITY, VILLAGE, OrgUnit
 from krc.geo.queries import Unit, unit_for_field
 from krc.identifiers import normalise_phone
 from krc.immunization.models import Child
+from krc.immunization.queries import unit_ref
 from krc.immunization.services import child_place
 from krc.nutrition.register import classify as rules
 from krc.nutrition.register.models import GrowthVisit, Referral, Woman, WomanContact
 from krc.nutrition.register.schemas import (
     ContactCreate,
+    ContactUpdate,
     ReferralUpdate,
     VisitCreate,
     WomanCreate,
@@ -259,6 +261,55 @@ def record_contact(session: Session, actor: Actor, woman_id: uuid.UUID, data: Co
           {"woman": str(woman.id), "kind": kind, "date": data.date.isoformat(),
            "muac_at_risk": contact.muac_at_risk})
     return ContactResult(contact, woman, True)
+
+
+def correct_contact(session: Session, actor: Actor, woman_id: uuid.UUID,
+                    contact_id: uuid.UUID, data: ContactUpdate, today: date,
+                    params: RegisterParams | None = None) -> ContactResult:
+    """Correct a recorded contact (a mistyped day, MUAC or tablet count): the fields sent
+    change, the MUAC risk is re-derived, and the values before are audited with the reason.
+    Contacts are never deleted: a contact entered on the wrong day is moved to its day."""
+    require_personal_write(actor)
+    if not data.reason.strip():
+        raise invalid("reason", "reason_missing", "Indiquez la raison de la correction",
+                      "Give the reason for the correction")
+    woman, _unit_of_woman = woman_place(session, actor, woman_id)
+    contact = session.scalar(select(WomanContact).where(WomanContact.id == contact_id,
+                                                        WomanContact.woman_pk == woman.pk))
+    if contact is None:
+        raise NotFound("contact_not_found", Message("Contact introuvable", "Contact not found"))
+    sent = data.model_fields_set - {"reason"}
+    day = data.date if data.date is not None else contact.contact_on
+    if day > today:
+        raise invalid("date", "date_future", "La date {d} est dans le futur",
+                      "The date {d} is in the future", d=day.isoformat())
+    if day != contact.contact_on and session.scalar(select(WomanContact.pk).where(
+            WomanContact.woman_pk == woman.pk, WomanContact.contact_on == day)) is not None:
+        raise invalid("date", "contact_already_recorded",
+                      "Un contact est déjà enregistré le {d}",
+                      "A contact is already recorded on {d}", d=day.isoformat())
+    muac = data.muac_mm if "muac_mm" in sent else contact.muac_mm
+    rules.check_woman_muac(muac)
+    facility_id = contact.facility_id
+    if data.facility is not None:
+        facility_id = _facility_in_scope(session, actor, data.facility, woman.facility_id).id
+    params = params or load_register_params(session)
+    before = {"date": contact.contact_on.isoformat(),
+              "facility": unit_ref(session, contact.facility_id),
+              "iron_folic_acid": contact.iron_folic_acid, "ifa_tablets": contact.ifa_tablets,
+              "muac_mm": contact.muac_mm, "counselling": contact.counselling}
+    tablets = data.ifa_tablets if "ifa_tablets" in sent else contact.ifa_tablets
+    given = data.iron_folic_acid if data.iron_folic_acid is not None else \
+        contact.iron_folic_acid
+    contact.contact_on, contact.facility_id = day, facility_id
+    contact.ifa_tablets, contact.iron_folic_acid = tablets, bool(given or tablets)
+    contact.muac_mm = muac
+    contact.muac_at_risk = rules.woman_at_risk(muac, params.woman_muac_at_risk_mm)
+    if data.counselling is not None:
+        contact.counselling = data.counselling
+    audit(session, actor, "update", "nutrition_woman_contact", str(contact.id),
+          {"woman": str(woman.id), "before": before, "reason": data.reason.strip()})
+    return ContactResult(contact, woman, False)
 
 
 # --------------------------------------------------------------------------- visits

@@ -28,6 +28,7 @@ from krc.immunization.models import Child
 from krc.nutrition.register import chart, figures, queries, services
 from krc.nutrition.register.schemas import (
     ContactCreate,
+    ContactUpdate,
     ReferralUpdate,
     VisitCreate,
     WomanCreate,
@@ -510,6 +511,45 @@ async def record_contact(request: Request, woman_id: str, caller: Caller = Depen
             with db.session() as s:
                 w = queries.woman_for_read(s, caller.actor, woman_id, audit_read=False)
                 services.record_contact(s, caller.actor, w.id, data, today(request))
+        except DomainError as exc:
+            if not exc.errors or exc.status != 422:
+                raise
+            errors = field_errors(exc, lang)
+        else:
+            return RedirectResponse(f"/nutrition/women/{woman_id}", 303)
+    return _woman_page(request, db, caller.actor, woman_id, errors, 422)
+
+
+@router.post("/nutrition/women/{woman_id}/contacts/{contact_id}", response_class=HTMLResponse)
+async def correct_contact(request: Request, woman_id: str, contact_id: str,
+                          caller: Caller = Depends(page_caller),
+                          db: Database = Depends(get_db)) -> Response:
+    """Correct a contact through services.correct_contact (the reason is required; an
+    emptied field keeps its value)."""
+    form = await request.form()
+    check_csrf(request, caller, str(form.get("csrf_token") or ""))
+    lang = language_of(request)
+    errors: dict[str, str] = {}
+    try:
+        cid = uuid.UUID(contact_id)
+    except ValueError:
+        raise NotFound("contact_not_found", Message("Contact introuvable",
+                                                    "Contact not found")) from None
+    try:
+        data = _validate(ContactUpdate, {
+            "date": str(form.get("date") or ""),
+            "iron_folic_acid": str(form.get("iron_folic_acid") or "") == "1",
+            "ifa_tablets": str(form.get("ifa_tablets") or "").strip(),
+            "muac_mm": str(form.get("muac_mm") or "").strip(),
+            "counselling": str(form.get("counselling") or "") == "1",
+            "reason": str(form.get("reason") or "")})
+    except ValidationError as exc:
+        errors = field_errors(exc, lang)
+    else:
+        try:
+            with db.session() as s:
+                w = queries.woman_for_read(s, caller.actor, woman_id, audit_read=False)
+                services.correct_contact(s, caller.actor, w.id, cid, data, today(request))
         except DomainError as exc:
             if not exc.errors or exc.status != 422:
                 raise
