@@ -123,14 +123,19 @@ def test_referral_follow_up_form(client: TestClient, world: World) -> None:
     assert "guéri" in closed.text
 
 
-def test_women_register_pages(client: TestClient, world: World) -> None:
-    csrf = signed_in(client, "vacc_kati")
+def register_woman_on_page(client: TestClient, csrf: str) -> str:
+    """Register a pregnant woman through the page form; return her page's address."""
     r = client.post("/nutrition/women", data={
         "csrf_token": csrf, "id": str(uuid.uuid4()), "given_name": "Mariam",
         "family_name": "Diarra", "age_years": "24", "facility": "ML0207-C01",
         "status": "pregnant", "expected_delivery": "2026-06-20"}, follow_redirects=False)
     assert r.status_code == 303, r.text
-    url = r.headers["location"]
+    return str(r.headers["location"])
+
+
+def test_women_register_pages(client: TestClient, world: World) -> None:
+    csrf = signed_in(client, "vacc_kati")
+    url = register_woman_on_page(client, csrf)
     r = client.post(f"{url}/contacts", data={"csrf_token": csrf, "id": str(uuid.uuid4()),
                                              "date": "2026-03-01", "iron_folic_acid": "1",
                                              "muac_mm": "221"}, follow_redirects=False)
@@ -340,11 +345,7 @@ def test_growth_page_voids_a_visit_entered_in_error(client: TestClient, world: W
 
 def test_correcting_a_contact_from_the_womans_page(client: TestClient, world: World) -> None:
     csrf = signed_in(client, "vacc_kati")
-    r = client.post("/nutrition/women", data={
-        "csrf_token": csrf, "id": str(uuid.uuid4()), "given_name": "Mariam",
-        "family_name": "Diarra", "age_years": "24", "facility": "ML0207-C01",
-        "status": "pregnant", "expected_delivery": "2026-06-20"}, follow_redirects=False)
-    url = r.headers["location"]
+    url = register_woman_on_page(client, csrf)
     wid = url.rsplit("/", 1)[1]
     cid = str(uuid.uuid4())
     client.post(f"{url}/contacts", data={"csrf_token": csrf, "id": cid, "date": "2026-03-01",

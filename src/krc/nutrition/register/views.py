@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from krc.accounts.roles import Actor, require_personal_write
 from krc.accounts.services import utcnow
@@ -26,6 +27,7 @@ from krc.geo.queries import unit_in_scope
 from krc.immunization import queries as imm_queries
 from krc.immunization.models import Child
 from krc.nutrition.register import chart, figures, queries, services
+from krc.nutrition.register.models import Woman
 from krc.nutrition.register.schemas import (
     ContactCreate,
     ContactUpdate,
@@ -489,28 +491,30 @@ def woman_page(request: Request, woman_id: str, caller: Caller = Depends(page_ca
     return _woman_page(request, db, caller.actor, woman_id)
 
 
-@router.post("/nutrition/women/{woman_id}/contacts", response_class=HTMLResponse)
-async def record_contact(request: Request, woman_id: str, caller: Caller = Depends(page_caller),
-                         db: Database = Depends(get_db)) -> Response:
-    """Record a contact through services.record_contact."""
+async def _contact_form(request: Request, woman_id: str, caller: Caller, db: Database,
+                        model: type[BaseModel],
+                        extra: Callable[[Mapping[str, Any]], dict[str, str]],
+                        store: Callable[[Session, Woman, Any], object]) -> Response:
+    """The contact forms' one shape: read the fields, validate, call the service on the
+    woman, then go back to her page, or show it again with the field errors (422)."""
     form = await request.form()
     check_csrf(request, caller, str(form.get("csrf_token") or ""))
     lang = language_of(request)
     errors: dict[str, str] = {}
     try:
-        data = _validate(ContactCreate, {
-            "id": str(_form_id(form)), "date": str(form.get("date") or ""),
+        data = _validate(model, {
+            "date": str(form.get("date") or ""),
             "iron_folic_acid": str(form.get("iron_folic_acid") or "") == "1",
             "ifa_tablets": str(form.get("ifa_tablets") or "").strip(),
             "muac_mm": str(form.get("muac_mm") or "").strip(),
-            "counselling": str(form.get("counselling") or "") == "1"})
+            "counselling": str(form.get("counselling") or "") == "1", **extra(form)})
     except ValidationError as exc:
         errors = field_errors(exc, lang)
     else:
         try:
             with db.session() as s:
-                w = queries.woman_for_read(s, caller.actor, woman_id, audit_read=False)
-                services.record_contact(s, caller.actor, w.id, data, today(request))
+                store(s, queries.woman_for_read(s, caller.actor, woman_id, audit_read=False),
+                      data)
         except DomainError as exc:
             if not exc.errors or exc.status != 422:
                 raise
@@ -518,6 +522,16 @@ async def record_contact(request: Request, woman_id: str, caller: Caller = Depen
         else:
             return RedirectResponse(f"/nutrition/women/{woman_id}", 303)
     return _woman_page(request, db, caller.actor, woman_id, errors, 422)
+
+
+@router.post("/nutrition/women/{woman_id}/contacts", response_class=HTMLResponse)
+async def record_contact(request: Request, woman_id: str, caller: Caller = Depends(page_caller),
+                         db: Database = Depends(get_db)) -> Response:
+    """Record a contact through services.record_contact."""
+    return await _contact_form(
+        request, woman_id, caller, db, ContactCreate, lambda f: {"id": str(_form_id(f))},
+        lambda s, w, data: services.record_contact(s, caller.actor, w.id, data,
+                                                   today(request)))
 
 
 @router.post("/nutrition/women/{woman_id}/contacts/{contact_id}", response_class=HTMLResponse)
@@ -526,37 +540,16 @@ async def correct_contact(request: Request, woman_id: str, contact_id: str,
                           db: Database = Depends(get_db)) -> Response:
     """Correct a contact through services.correct_contact (the reason is required; an
     emptied field keeps its value)."""
-    form = await request.form()
-    check_csrf(request, caller, str(form.get("csrf_token") or ""))
-    lang = language_of(request)
-    errors: dict[str, str] = {}
     try:
         cid = uuid.UUID(contact_id)
     except ValueError:
         raise NotFound("contact_not_found", Message("Contact introuvable",
                                                     "Contact not found")) from None
-    try:
-        data = _validate(ContactUpdate, {
-            "date": str(form.get("date") or ""),
-            "iron_folic_acid": str(form.get("iron_folic_acid") or "") == "1",
-            "ifa_tablets": str(form.get("ifa_tablets") or "").strip(),
-            "muac_mm": str(form.get("muac_mm") or "").strip(),
-            "counselling": str(form.get("counselling") or "") == "1",
-            "reason": str(form.get("reason") or "")})
-    except ValidationError as exc:
-        errors = field_errors(exc, lang)
-    else:
-        try:
-            with db.session() as s:
-                w = queries.woman_for_read(s, caller.actor, woman_id, audit_read=False)
-                services.correct_contact(s, caller.actor, w.id, cid, data, today(request))
-        except DomainError as exc:
-            if not exc.errors or exc.status != 422:
-                raise
-            errors = field_errors(exc, lang)
-        else:
-            return RedirectResponse(f"/nutrition/women/{woman_id}", 303)
-    return _woman_page(request, db, caller.actor, woman_id, errors, 422)
+    return await _contact_form(
+        request, woman_id, caller, db, ContactUpdate,
+        lambda f: {"reason": str(f.get("reason") or "")},
+        lambda s, w, data: services.correct_contact(s, caller.actor, w.id, cid, data,
+                                                    today(request)))
 
 
 @router.post("/nutrition/women/{woman_id}/outcome", response_class=HTMLResponse)
