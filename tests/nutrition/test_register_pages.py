@@ -361,7 +361,9 @@ def test_correcting_a_contact_from_the_womans_page(client: TestClient, world: Wo
         "csrf_token": csrf, "date": "2026-03-01", "muac_mm": "223,0",
         "reason": "PB mal saisi"}, follow_redirects=False)
     assert r.status_code == 303, r.text
-    assert "à risque" in client.get(url).text
+    corrected = client.get(url).text
+    assert "à risque" in corrected and 'name="muac_mm" inputmode="decimal" size="5" value="223"' \
+        in corrected  # the form shows 223, not 223.0
     got = client.get(f"/api/v1/nutrition/women/{wid}/contacts",
                      headers=world.headers("vacc_kati")).json()
     assert got[0]["muac_mm"] == 223 and got[0]["muac_at_risk"] is True
