@@ -8,9 +8,11 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import MetaData, Select, create_engine, event
+from sqlalchemy import MetaData, Select, create_engine, event, inspect
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 
 from krc.groupcommit import GroupCommitter
 
@@ -113,11 +115,6 @@ def insert_unless_taken(session: Session, obj: Any) -> bool:
     (None included; Python-side column defaults are not applied): the attached object is
     taken as loaded, never refreshed.
     """
-    from sqlalchemy import inspect
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-    from sqlalchemy.orm import make_transient_to_detached
-
     mapper = inspect(type(obj))
     values = {c.key: getattr(obj, c.key) for c in mapper.column_attrs if c.key != "pk"}
     insert = pg_insert if is_postgres(session) else sqlite_insert

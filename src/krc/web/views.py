@@ -279,6 +279,28 @@ def _build(model: type[BaseModel], values: Mapping[str, Any]) -> Any:
     return model.model_validate({k: v for k, v in values.items() if v not in ("", None)})
 
 
+def submit_form(db: Database, lang: str, model: type[BaseModel], values: Mapping[str, Any],
+                write: Callable[[Any, Any], Any], *,
+                build: Callable[[type[BaseModel], Mapping[str, Any]], Any] = _build,
+                whole_form_errors: bool = True) -> tuple[Any, dict[str, str]]:
+    """A page form's one shape: validate the values (`build`), run the service (`write`) in
+    one transaction, and return (result, {}) or (None, field errors in the user's language).
+
+    A refusal other than 422 propagates (the problem page). A 422 without field errors is
+    shown as a whole-form error, or propagates when `whole_form_errors` is False."""
+    try:
+        data = build(model, values)
+    except ValidationError as exc:
+        return None, field_errors(exc, lang)
+    try:
+        with db.session() as s:
+            return write(s, data), {}
+    except DomainError as exc:
+        if exc.status != 422 or not (exc.errors or whole_form_errors):
+            raise
+        return None, field_errors(exc, lang)
+
+
 def _parse_date(text: str | None, default: date, field: str = "on") -> date:
     if not text:
         return default

@@ -9,11 +9,10 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from krc.accounts.roles import OPERATIONS_WRITE, Actor
 from krc.db import Database
-from krc.errors import DomainError
 from krc.geo.models import DISTRICT, FACILITY, OrgUnit
 from krc.geo.queries import unit_in_scope
 from krc.immunization.stock import ledger, queries, services
@@ -24,13 +23,12 @@ from krc.web.problems import language_of
 from krc.web.views import (
     N_,
     PageRoute,
-    _build,
     _form_values,
     _parse_date,
-    field_errors,
     page_caller,
     redirect_keeping_query,
     render,
+    submit_form,
 )
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -143,22 +141,15 @@ async def record_page(request: Request, caller: Caller = Depends(page_caller),
         form_id = uuid.UUID(str(form.get("id") or ""))
     except ValueError:
         form_id = uuid.uuid4()
-    errors: dict[str, str] = {}
-    recorded = None
-    try:
-        data = _build(TransactionCreate, {**values, "facility": facility, "id": str(form_id)})
-    except ValidationError as exc:
-        errors = field_errors(exc, lang)
-    else:
-        try:
-            with db.session() as s:
-                result = services.record_transaction(s, caller.actor, data, day, source="web")
-                recorded = queries.transaction_dict(result.transaction, facility)
-                recorded["replay"] = not result.created
-        except DomainError as exc:
-            if not exc.errors or exc.status != 422:
-                raise
-            errors = field_errors(exc, lang)
+
+    def store(s: Session, data: TransactionCreate) -> dict[str, Any]:
+        result = services.record_transaction(s, caller.actor, data, day, source="web")
+        return {**queries.transaction_dict(result.transaction, facility),
+                "replay": not result.created}
+
+    recorded, errors = submit_form(db, lang, TransactionCreate,
+                                   {**values, "facility": facility, "id": str(form_id)}, store,
+                                   whole_form_errors=False)
     with db.session(write=False) as s:
         params = load_stock_params(s)
         unit = unit_in_scope(s, caller.actor, facility)
@@ -238,20 +229,10 @@ async def add_reporter_page(request: Request, caller: Caller = Depends(page_call
     lang = language_of(request)
     unit = str(form.get("org_unit") or "") or None
     values = _form_values(form, REPORTER_FIELDS)
-    errors: dict[str, str] = {}
-    try:
-        data = _build(ReporterCreate, values)
-    except ValidationError as exc:
-        errors = field_errors(exc, lang)
-    else:
-        try:
-            with db.session() as s:
-                rep = services.add_reporter(s, caller.actor, data)
-                added = rep.phone
-        except DomainError as exc:
-            if not exc.errors or exc.status != 422:
-                raise
-            errors = field_errors(exc, lang)
+    added, errors = submit_form(
+        db, lang, ReporterCreate, values,
+        lambda s, data: services.add_reporter(s, caller.actor, data).phone,
+        whole_form_errors=False)
     if errors:
         return _reporters_page(request, db, caller.actor, unit, values, errors, None, 422)
     return _reporters_page(request, db, caller.actor, unit, {"language": "fra"}, {}, added)

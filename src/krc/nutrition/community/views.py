@@ -12,7 +12,6 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 
 from krc.accounts.roles import OPERATIONS_WRITE, PERSONAL_WRITE, Actor
@@ -37,7 +36,15 @@ from krc.results.periods import Period, parse_period
 from krc.web.deps import Caller, check_csrf, get_db, today
 from krc.web.i18n import translations
 from krc.web.problems import language_of
-from krc.web.views import N_, PageRoute, _form_values, field_errors, page_caller, render
+from krc.web.views import (
+    N_,
+    PageRoute,
+    _form_values,
+    field_errors,
+    page_caller,
+    render,
+    submit_form,
+)
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
@@ -100,22 +107,6 @@ def _form_id(form: Any) -> uuid.UUID:
         return uuid.uuid4()
 
 
-def _submit(db: Database, lang: str, model: type[BaseModel], values: Mapping[str, Any],
-            write: Callable[[Any, Any], Any]) -> tuple[Any, dict[str, str]]:
-    """Validate form values and run a service in one transaction; return (result, errors)."""
-    try:
-        data = model.model_validate({k: v for k, v in values.items() if v not in ("", None)})
-    except ValidationError as exc:
-        return None, field_errors(exc, lang)
-    try:
-        with db.session() as s:
-            return write(s, data), {}
-    except DomainError as exc:
-        if exc.status != 422:
-            raise
-        return None, field_errors(exc, lang)
-
-
 def _child_id(db: Database, text: str) -> str:
     """Return the child UUID of a registry number or UUID typed in a form ("" if empty)."""
     value = text.strip()
@@ -175,7 +166,7 @@ async def create_group(request: Request, caller: Caller = Depends(page_caller),
     lang = language_of(request)
     values = _form_values(form, ("village", "name", "founded_on"))
     form_id = _form_id(form)
-    result, errors = _submit(db, lang, GroupCreate, {"id": str(form_id), **values},
+    result, errors = submit_form(db, lang, GroupCreate, {"id": str(form_id), **values},
                              lambda s, d: services.create_group(s, caller.actor, d,
                                                                 today(request)))
     if not errors:
@@ -221,13 +212,13 @@ async def group_action(request: Request, group_id: str, caller: Caller = Depends
     values: dict[str, Any]
     if action == "member":
         values = _form_values(form, ("name", "phone", "sex", "role", "joined_on"))
-        _r, errors = _submit(db, lang, MemberCreate, {"id": str(form_id), **values},
+        _r, errors = submit_form(db, lang, MemberCreate, {"id": str(form_id), **values},
                              lambda s, d: services.add_member(s, caller.actor, group_id, d, on))
     elif action == "session":
         values = {**_form_values(form, ("date", "other_topic", "notes")),
                   "topics": [str(t) for t in form.getlist("topics")],
                   "present": [str(p) for p in form.getlist("present")]}
-        _r, errors = _submit(db, lang, GroupSessionCreate, {"id": str(form_id), **values},
+        _r, errors = submit_form(db, lang, GroupSessionCreate, {"id": str(form_id), **values},
                              lambda s, d: services.record_group_session(s, caller.actor,
                                                                         group_id, d, on))
     else:
@@ -292,7 +283,7 @@ async def mnp_action(request: Request, caller: Caller = Depends(page_caller),
     values: dict[str, Any]
     if action == "stock":
         values = _form_values(form, ("facility", "kind", "quantity", "date", "note"))
-        _r, errors = _submit(db, lang, StockLineCreate, {"id": fid, **values},
+        _r, errors = submit_form(db, lang, StockLineCreate, {"id": fid, **values},
                              lambda s, d: services.record_stock(s, actor, d, on))
     elif action in ("distribution", "followup"):
         names = ("child", "date", "sachets", "round") if action == "distribution" \
@@ -306,10 +297,10 @@ async def mnp_action(request: Request, caller: Caller = Depends(page_caller),
             body = {"id": fid, **{k: v for k, v in values.items() if k != "child"},
                     "child_id": child}
             if action == "distribution":
-                _r, errors = _submit(db, lang, DistributionCreate, body,
+                _r, errors = submit_form(db, lang, DistributionCreate, body,
                                      lambda s, d: services.record_distribution(s, actor, d, on))
             else:
-                _r, errors = _submit(db, lang, FollowupCreate, body,
+                _r, errors = submit_form(db, lang, FollowupCreate, body,
                                      lambda s, d: services.record_followup(s, actor, d, on))
         if "child_id" in errors:
             errors["child"] = errors.pop("child_id")
@@ -402,7 +393,7 @@ async def iycf_action(request: Request, caller: Caller = Depends(page_caller),
         early = {"1": True, "0": False}.get(values["early_bf"])
         body = {**{k: v for k, v in values.items() if k not in ("child", "early_bf")},
                 "early_bf": early, "child_id": child, "id": str(_form_id(form))}
-        _r, errors = _submit(db, lang, RecallCreate, body,
+        _r, errors = submit_form(db, lang, RecallCreate, body,
                              lambda s, d: services.record_recall(s, actor, d, on))
     if "child_id" in errors:
         errors["child"] = errors.pop("child_id")

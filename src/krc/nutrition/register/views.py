@@ -48,6 +48,7 @@ from krc.web.views import (
     page_caller,
     redirect_keeping_query,
     render,
+    submit_form,
 )
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -500,27 +501,19 @@ async def _contact_form(request: Request, woman_id: str, caller: Caller, db: Dat
     form = await request.form()
     check_csrf(request, caller, str(form.get("csrf_token") or ""))
     lang = language_of(request)
-    errors: dict[str, str] = {}
-    try:
-        data = _validate(model, {
-            "date": str(form.get("date") or ""),
-            "iron_folic_acid": str(form.get("iron_folic_acid") or "") == "1",
-            "ifa_tablets": str(form.get("ifa_tablets") or "").strip(),
-            "muac_mm": str(form.get("muac_mm") or "").strip(),
-            "counselling": str(form.get("counselling") or "") == "1", **extra(form)})
-    except ValidationError as exc:
-        errors = field_errors(exc, lang)
-    else:
-        try:
-            with db.session() as s:
-                store(s, queries.woman_for_read(s, caller.actor, woman_id, audit_read=False),
-                      data)
-        except DomainError as exc:
-            if not exc.errors or exc.status != 422:
-                raise
-            errors = field_errors(exc, lang)
-        else:
-            return RedirectResponse(f"/nutrition/women/{woman_id}", 303)
+    values = {
+        "date": str(form.get("date") or ""),
+        "iron_folic_acid": str(form.get("iron_folic_acid") or "") == "1",
+        "ifa_tablets": str(form.get("ifa_tablets") or "").strip(),
+        "muac_mm": str(form.get("muac_mm") or "").strip(),
+        "counselling": str(form.get("counselling") or "") == "1", **extra(form)}
+    _, errors = submit_form(
+        db, lang, model, values,
+        lambda s, data: store(
+            s, queries.woman_for_read(s, caller.actor, woman_id, audit_read=False), data),
+        build=_validate, whole_form_errors=False)
+    if not errors:
+        return RedirectResponse(f"/nutrition/women/{woman_id}", 303)
     return _woman_page(request, db, caller.actor, woman_id, errors, 422)
 
 
