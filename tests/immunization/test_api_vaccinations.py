@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import typing
 import uuid
 from typing import Any
 
 from fastapi.testclient import TestClient
+from pydantic import BaseModel
 from sqlalchemy import select
 
 from krc.accounts.models import AuditEvent
 from krc.immunization import facts
 from krc.immunization.models import DoseFact
+from krc.immunization.schemas import ChildCard, ChildRead, VaccinationRead
 from tests.conftest import World, child_payload
 
 H = "vacc_kati"
@@ -177,3 +180,55 @@ def test_merge_keeps_both_histories(client: TestClient, world: World) -> None:
         bcg = sum(s.scalars(select(DoseFact.doses).where(DoseFact.vaccine == "BCG",
                                                          DoseFact.basis == 1)))
     assert bcg == 4  # one BCG counted at country, region, district and facility
+
+
+def _fields_of(model: type[BaseModel], value: Any, where: str) -> None:
+    """Assert that a JSON value has exactly the fields of a model, recursively."""
+    assert isinstance(value, dict), where
+    assert set(value) == set(model.model_fields), (where, set(value) ^ set(model.model_fields))
+    for name, info in model.model_fields.items():
+        inner = [a for a in typing.get_args(info.annotation) or (info.annotation,)
+                 if isinstance(a, type) and issubclass(a, BaseModel)]
+        listed = typing.get_origin(info.annotation) is list
+        if listed:
+            inner = [typing.get_args(info.annotation)[0]]
+        if inner and value[name] is not None:
+            for i, item in enumerate(value[name] if listed else [value[name]]):
+                _fields_of(inner[0], item, f"{where}.{name}[{i}]")
+
+
+def test_hot_calls_answer_exactly_their_declared_models(client: TestClient,
+                                                        world: World) -> None:
+    """The card, registration and dose build their JSON without pydantic's response
+    validation (web/responses.py): each answer, replays included, still validates against
+    its response_model and carries exactly its fields, and the OpenAPI names those models."""
+    h = world.headers("vacc_kati")
+    cid = str(uuid.uuid4())
+    for expected in (201, 200):
+        r = client.post("/api/v1/children", json=child_payload(id=cid), headers=h)
+        assert r.status_code == expected, r.text
+        assert r.headers["location"] == f"/api/v1/children/{cid}"
+        assert (r.headers.get("idempotent-replay") == "true") == (expected == 200)
+        ChildRead.model_validate(r.json())
+        _fields_of(ChildRead, r.json(), "child")
+    assert r.json()["registry_display"].replace("-", "") == r.json()["registry_number"]
+    vid = str(uuid.uuid4())
+    for expected in (201, 200):
+        r = client.post(f"/api/v1/children/{cid}/vaccinations", headers=h,
+                        json={"id": vid, "vaccine": "BCG", "dose": 1, "date": "2025-09-02",
+                              "facility": "ML0207-C01"})
+        assert r.status_code == expected, r.text
+        VaccinationRead.model_validate(r.json())
+        _fields_of(VaccinationRead, r.json(), "vaccination")
+    card = client.get(f"/api/v1/children/{cid}", headers=h)
+    assert card.status_code == 200 and card.headers["content-type"] == "application/json"
+    ChildCard.model_validate(card.json())
+    _fields_of(ChildCard, card.json(), "card")
+    assert card.json()["vaccinations"][0]["id"] == vid
+    spec = client.get("/openapi.json").json()["paths"]
+    for path, method, code, model in (("/api/v1/children", "post", "201", "ChildRead"),
+                                      ("/api/v1/children/{child_id}", "get", "200", "ChildCard"),
+                                      ("/api/v1/children/{child_id}/vaccinations", "post",
+                                       "201", "VaccinationRead")):
+        schema = spec[path][method]["responses"][code]["content"]["application/json"]["schema"]
+        assert schema["$ref"].endswith("/" + model), (path, schema)

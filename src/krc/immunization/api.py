@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request
 
 from krc.accounts.roles import Actor
 from krc.db import Database
@@ -35,21 +35,20 @@ router = APIRouter(tags=["immunization"])
 
 
 @router.post("/children", status_code=201, response_model=ChildRead,
+             response_class=FastJSONResponse,
              responses={**REFUSALS, 200: {"description": "Replay of an earlier create (same id)"},
                         409: {"description": "Probable duplicate: `candidates` listed",
                               **PROBLEM}})
-def create_child(body: ChildCreate, request: Request, response: Response,
-                 actor: Actor = Depends(require_actor), db: Database = Depends(get_db)
-                 ) -> dict[str, Any]:
+def create_child(body: ChildCreate, request: Request, actor: Actor = Depends(require_actor),
+                 db: Database = Depends(get_db)) -> FastJSONResponse:
     """Register a child; 409 with candidates when a probable duplicate exists."""
     with db.session() as s:
         result = services.register_child(s, actor, body, today(request))
         out = queries.child_dict(s, result.child)
+    headers = {"Location": f"/api/v1/children/{out['id']}"}
     if not result.created:
-        response.status_code = 200
-        response.headers["Idempotent-Replay"] = "true"
-    response.headers["Location"] = f"/api/v1/children/{out['id']}"
-    return out
+        return FastJSONResponse(out, 200, {**headers, "Idempotent-Replay": "true"})
+    return FastJSONResponse(out, 201, headers)
 
 
 @router.get("/children", response_model=list[ChildRead], responses=REFUSALS)
@@ -62,22 +61,23 @@ def list_children(q: str = "", facility: str | None = None,
         return [queries.child_dict(s, c) for c in rows]
 
 
-@router.get("/children/{child_id}", response_model=ChildCard, responses=REFUSALS)
+@router.get("/children/{child_id}", response_model=ChildCard, responses=REFUSALS,
+            response_class=FastJSONResponse)
 def get_child(child_id: uuid.UUID, request: Request, on: date | None = None,
               actor: Actor = Depends(require_actor), db: Database = Depends(get_db)
-              ) -> dict[str, Any]:
+              ) -> FastJSONResponse:
     """Return a child's card: record, doses and schedule (the read is audited)."""
     lang = language_of(request)
     with db.session() as s:
         child = queries.child_for_read(s, actor, child_id)
         params = load_params(s)
         recorded = queries.vaccinations_of(s, child)
-        return {
+        return FastJSONResponse({
             "child": queries.child_dict(s, child),
             "vaccinations": [queries.vaccination_dict(s, v, child.id, lang) for v in recorded],
             "schedule": queries.schedule_of(s, child, on or today(request), params, lang,
                                             recorded),
-        }
+        })
 
 
 @router.patch("/children/{child_id}", response_model=ChildRead, responses=REFUSALS)
@@ -137,20 +137,19 @@ def child_vaccinations(child_id: uuid.UUID, request: Request,
 
 
 @router.post("/children/{child_id}/vaccinations", status_code=201,
-             response_model=VaccinationRead,
+             response_model=VaccinationRead, response_class=FastJSONResponse,
              responses={**REFUSALS, 200: {"description": "Replay of an earlier create"}})
 def record_vaccination(child_id: uuid.UUID, body: VaccinationCreate, request: Request,
-                       response: Response, actor: Actor = Depends(require_actor),
-                       db: Database = Depends(get_db)) -> dict[str, Any]:
+                       actor: Actor = Depends(require_actor), db: Database = Depends(get_db)
+                       ) -> FastJSONResponse:
     """Record a dose; an early dose is kept as invalid with the reason."""
     with db.session() as s:
         result = services.record_dose(s, actor, child_id, body, today(request))
         out = queries.vaccination_dict(s, result.vaccination, result.child.id,
                                        language_of(request))
     if not result.created:
-        response.status_code = 200
-        response.headers["Idempotent-Replay"] = "true"
-    return out
+        return FastJSONResponse(out, 200, {"Idempotent-Replay": "true"})
+    return FastJSONResponse(out, 201)
 
 
 @router.patch("/vaccinations/{vaccination_id}", response_model=VaccinationRead,

@@ -39,6 +39,7 @@ class ChildRead(BaseModel):
 
     id: uuid.UUID
     registry_number: str
+    registry_display: str = ""  # the same number grouped for reading: "NNN-NNN-NNN-C"
     given_name: str
     family_name: str
     sex: str
