@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import MetaData, Select, create_engine, event, inspect
+from sqlalchemy import MetaData, Select, create_engine, event, inspect, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -113,10 +113,11 @@ def insert_unless_taken(session: Session, obj: Any) -> bool:
     SAVEPOINT, the ORM flush and a RELEASE: two round trips fewer per create, and a conflict
     no longer aborts anything, so no savepoint is needed. Every column must be set on `obj`
     (None included; Python-side column defaults are not applied): the attached object is
-    taken as loaded, never refreshed.
+    taken as loaded, never refreshed. A `pk` already set (`next_pk`) is inserted as is.
     """
     mapper = inspect(type(obj))
-    values = {c.key: getattr(obj, c.key) for c in mapper.column_attrs if c.key != "pk"}
+    values = {c.key: getattr(obj, c.key) for c in mapper.column_attrs
+              if c.key != "pk" or getattr(obj, "pk", None) is not None}
     insert = pg_insert if is_postgres(session) else sqlite_insert
     table = mapper.local_table
     stmt = insert(table).values(**{mapper.get_property(k).columns[0].name: v
@@ -128,6 +129,19 @@ def insert_unless_taken(session: Session, obj: Any) -> bool:
     make_transient_to_detached(obj)
     session.add(obj)
     return True
+
+
+def next_pk(session: Session, table: str) -> int:
+    """Draw the next serial primary key of a table before inserting the row, so that values
+    derived from it (a child's registry number) go into the INSERT itself instead of a
+    second UPDATE of the row. PostgreSQL: the table's sequence (a value drawn and not used
+    leaves a gap, as a rolled-back insert does); SQLite: max + 1, safe because a write
+    transaction holds the database's write lock from its start (BEGIN IMMEDIATE)."""
+    if is_postgres(session):
+        sql = f"SELECT nextval('{table}_pk_seq')"
+    else:
+        sql = f"SELECT COALESCE(MAX(pk), 0) + 1 FROM {table}"
+    return int(session.execute(text(sql)).scalar_one())
 
 
 class Database:

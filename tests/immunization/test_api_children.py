@@ -8,6 +8,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from krc.accounts.models import AuditEvent
+from krc.identifiers import is_valid_registry_number, registry_number
+from krc.immunization.models import Child
 from tests.conftest import World, child_payload
 
 
@@ -24,6 +26,18 @@ def test_register_returns_id_and_registry_number(client: TestClient, world: Worl
     assert body["caregiver_phone"] == "+22376123456"
     assert body["facility"] == {"code": "ML0207-C01", "name": "CSCom Kati Central"}
     assert body["village"]["code"] == "ML0207-C01-V01"
+
+
+def test_registry_number_is_written_with_the_row(client: TestClient, world: World) -> None:
+    """The serial is drawn before the INSERT (db.next_pk), so each registration writes its
+    registry number in the row it inserts: serial + check digit of its own primary key."""
+    numbers = [register(client, world, given_name=g)["registry_number"]
+               for g in ("Awa", "Fanta", "Kadia")]
+    with world.db.session() as s:
+        rows = s.execute(select(Child.pk, Child.registry_number).where(
+            Child.registry_number.in_(numbers))).all()
+    assert sorted(numbers) == sorted(n for _, n in rows) and len(set(numbers)) == 3
+    assert all(n == registry_number(pk) and is_valid_registry_number(n) for pk, n in rows)
 
 
 def test_register_is_idempotent_on_client_id(client: TestClient, world: World) -> None:

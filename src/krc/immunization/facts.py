@@ -10,10 +10,9 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Table, delete, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -105,31 +104,57 @@ def apply_delta(session: Session, before: Iterable[DoseView], after: Iterable[Do
         dh = h1[hk] - h0[hk]
         if dh:
             delay_rows.append({"org_unit_id": hk[0], "period": hk[1], "delay": hk[2], "doses": dh})
-    pg = is_postgres(session)
+    dose_rows.sort(key=lambda r: tuple(r.values()))  # rows locked in one order: no deadlock
+    delay_rows.sort(key=lambda r: tuple(r.values()))
+    if is_postgres(session):
+        # One statement per table, whatever the number of rows: the rows travel as arrays.
+        # The ORM's bulk executemany of the same rows cost ~2 ms of CPU per dose recorded.
+        if dose_rows:
+            session.execute(_PG_DOSE_UPSERT, _columns(dose_rows))
+        if delay_rows:
+            session.execute(_PG_DELAY_UPSERT, _columns(delay_rows))
+        return
     if dose_rows:
-        session.execute(_DOSE_UPSERT[pg], sorted(dose_rows, key=lambda r: tuple(r.values())))
+        session.execute(_DOSE_UPSERT, dose_rows)
     if delay_rows:
-        session.execute(_DELAY_UPSERT[pg], sorted(delay_rows, key=lambda r: tuple(r.values())))
+        session.execute(_DELAY_UPSERT, delay_rows)
 
 
-def _upserts() -> tuple[dict[bool, Any], dict[bool, Any]]:
-    """Build once the cached add-to-count upserts (executemany) for each dialect."""
-    doses: dict[bool, Any] = {}
-    delays: dict[bool, Any] = {}
-    for pg, insert in ((True, pg_insert), (False, sqlite_insert)):
-        d = insert(DoseFact)
-        doses[pg] = d.on_conflict_do_update(
-            index_elements=["org_unit_id", "period", "vaccine", "dose", "basis"],
-            set_={"doses": DoseFact.doses + d.excluded.doses,
-                  "timely": DoseFact.timely + d.excluded.timely})
-        h = insert(DelayFact)
-        delays[pg] = h.on_conflict_do_update(
-            index_elements=["org_unit_id", "period", "delay"],
-            set_={"doses": DelayFact.doses + h.excluded.doses})
+def _columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Return the rows as one list per column (the arrays of an unnest)."""
+    return {k: [r[k] for r in rows] for k in rows[0]}
+
+
+def _upserts() -> tuple[Any, Any]:
+    """Build once the add-to-count upserts of SQLite (Core executemany)."""
+    facts, delays_t = cast(Table, DoseFact.__table__), cast(Table, DelayFact.__table__)
+    d = sqlite_insert(facts)
+    doses = d.on_conflict_do_update(
+        index_elements=["org_unit_id", "period", "vaccine", "dose", "basis"],
+        set_={"doses": facts.c.doses + d.excluded.doses,
+              "timely": facts.c.timely + d.excluded.timely})
+    h = sqlite_insert(delays_t)
+    delays = h.on_conflict_do_update(
+        index_elements=["org_unit_id", "period", "delay"],
+        set_={"doses": delays_t.c.doses + h.excluded.doses})
     return doses, delays
 
 
 _DOSE_UPSERT, _DELAY_UPSERT = _upserts()
+# PostgreSQL: the same upserts over unnested arrays, in the rows' (sorted) order.
+_PG_DOSE_UPSERT = text("""
+    INSERT INTO dose_fact AS f (org_unit_id, period, vaccine, dose, basis, doses, timely)
+    SELECT * FROM unnest(CAST(:org_unit_id AS INTEGER[]), CAST(:period AS INTEGER[]),
+                         CAST(:vaccine AS VARCHAR[]), CAST(:dose AS SMALLINT[]),
+                         CAST(:basis AS SMALLINT[]), CAST(:doses AS INTEGER[]),
+                         CAST(:timely AS INTEGER[]))
+    ON CONFLICT (org_unit_id, period, vaccine, dose, basis)
+    DO UPDATE SET doses = f.doses + excluded.doses, timely = f.timely + excluded.timely""")
+_PG_DELAY_UPSERT = text("""
+    INSERT INTO delay_fact AS f (org_unit_id, period, delay, doses)
+    SELECT * FROM unnest(CAST(:org_unit_id AS INTEGER[]), CAST(:period AS INTEGER[]),
+                         CAST(:delay AS INTEGER[]), CAST(:doses AS INTEGER[]))
+    ON CONFLICT (org_unit_id, period, delay) DO UPDATE SET doses = f.doses + excluded.doses""")
 
 
 def _month_sql(session: Session, column: str) -> tuple[str, str]:

@@ -12,12 +12,12 @@ from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, aliased
 
 from krc.accounts.roles import MERGE, Actor, require_in_scope, require_personal_write
 from krc.accounts.services import audit, utcnow
-from krc.db import insert_unless_taken
+from krc.db import insert_unless_taken, next_pk
 from krc.errors import Conflict, DomainError, Forbidden, Message, NotFound, invalid
 from krc.geo.models import FACILITY, VILLAGE, OrgUnit
 from krc.geo.queries import Unit, unit_for_field
@@ -51,15 +51,23 @@ class ChildPlace:
     residence_path: str
 
 
+def _place_query() -> Any:
+    village = aliased(OrgUnit, name="village")
+    return (select(Child, OrgUnit.path, village.path)
+            .join(OrgUnit, OrgUnit.id == Child.facility_id)
+            .outerjoin(village, village.id == Child.village_id)
+            .where(Child.id == bindparam("child_id")))
+
+
+# Built once: constructing this join with a new alias took ~1.2 ms of CPU per call (more
+# than running it), on every dose recorded.
+_PLACE = _place_query()
+
+
 def child_place(session: Session, actor: Actor, child_id: uuid.UUID) -> ChildPlace:
     """Return a child the actor may change with its paths (one query), or raise 404/409."""
     require_personal_write(actor)
-    village = aliased(OrgUnit)
-    row = session.execute(
-        select(Child, OrgUnit.path, village.path)
-        .join(OrgUnit, OrgUnit.id == Child.facility_id)
-        .outerjoin(village, village.id == Child.village_id)
-        .where(Child.id == child_id)).first()
+    row = session.execute(_PLACE, {"child_id": child_id}).first()
     if row is None or not actor.covers(row[1]):
         raise NotFound("child_not_found", Message("Enfant introuvable", "Child not found"))
     child = row[0]
@@ -181,13 +189,15 @@ def register_child(session: Session, actor: Actor, data: ChildCreate, today: dat
         if candidates:
             raise DuplicateFound(candidates)
     now = utcnow()
+    pk = next_pk(session, "child")
     child = Child(
+        pk=pk, registry_number=registry_number(pk),
         id=data.id or uuid.uuid4(), given_name=data.given_name, family_name=data.family_name,
         sex=data.sex, birth_date=data.birth_date, caregiver_name=data.caregiver_name,
         caregiver_phone=phone, national_id=data.national_id or None, facility_id=facility.id,
         village_id=village.id if village else None, family_key=name_key(data.family_name),
         given_key=name_key(data.given_name), created_at=now, updated_at=now,
-        created_by=actor.user_id, registry_number=None, first_dose_on=None, penta1_on=None,
+        created_by=actor.user_id, first_dose_on=None, penta1_on=None,
         penta3_on=None, mcv1_on=None, dose_days=None, merged_into_pk=None,
     )
     if not insert_unless_taken(session, child):
@@ -197,7 +207,6 @@ def register_child(session: Session, actor: Actor, data: ChildCreate, today: dat
             raise Conflict("id_taken", Message("Cet identifiant est déjà utilisé",
                                                "This id is already used"), field="id")
         return Registered(again, False)
-    child.registry_number = registry_number(child.pk)
     audit(session, actor, "create", "child", str(child.id),
           {"registry_number": child.registry_number, "facility": facility.code,
            "confirm_new": data.confirm_new})
