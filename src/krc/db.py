@@ -104,6 +104,11 @@ def fetch_rows(session: Session, stmt: Select[Any] | Any) -> Sequence[Sequence[A
         cursor.close()
 
 
+# insert_unless_taken's statements, built once per (table, dialect): building an INSERT
+# with its values on every call cost more CPU than the bookkeeping it replaced.
+_INSERTS: dict[tuple[str, bool], Any] = {}
+
+
 def insert_unless_taken(session: Session, obj: Any) -> bool:
     """INSERT a new ORM object's row unless it would break a unique constraint (a replayed
     id, a concurrent duplicate): return True and attach `obj` as persistent, or False and
@@ -116,13 +121,16 @@ def insert_unless_taken(session: Session, obj: Any) -> bool:
     taken as loaded, never refreshed. A `pk` already set (`next_pk`) is inserted as is.
     """
     mapper = inspect(type(obj))
-    values = {c.key: getattr(obj, c.key) for c in mapper.column_attrs
-              if c.key != "pk" or getattr(obj, "pk", None) is not None}
-    insert = pg_insert if is_postgres(session) else sqlite_insert
-    table = mapper.local_table
-    stmt = insert(table).values(**{mapper.get_property(k).columns[0].name: v
-                                   for k, v in values.items()})
-    pk = session.execute(stmt.on_conflict_do_nothing().returning(table.c.pk)).scalar()
+    pg = is_postgres(session)
+    stmt = _INSERTS.get((mapper.local_table.name, pg))
+    if stmt is None:
+        insert = pg_insert if pg else sqlite_insert
+        stmt = insert(mapper.local_table).on_conflict_do_nothing() \
+            .returning(mapper.local_table.c.pk)
+        _INSERTS[(mapper.local_table.name, pg)] = stmt
+    values = {prop.columns[0].name: getattr(obj, prop.key) for prop in mapper.column_attrs
+              if prop.key != "pk" or getattr(obj, "pk", None) is not None}
+    pk = session.execute(stmt, values).scalar()
     if pk is None:
         return False
     obj.pk = pk
