@@ -33,9 +33,8 @@ def unit_in_scope(session: Session, actor: Actor, code: str | None) -> OrgUnit:
     return unit
 
 
-# Display references of org units (id → {code, name}) and the district code of a facility
-# (id → code), cached per process (krc.cache); geo.services clears them on every change.
-unit_refs: TTLCache[int, dict[str, str] | None] = TTLCache(ttl=60.0)
+# The district code of a facility (id → code), cached per process (krc.cache); geo.services
+# clears it on every change.
 district_codes: TTLCache[int, str | None] = TTLCache(ttl=60.0)
 
 
@@ -80,9 +79,15 @@ def unit_row(session: Session, code_or_id: str | int) -> UnitRow | None:
     return row
 
 
+def unit_ref(session: Session, unit_id: int | None) -> dict[str, str] | None:
+    """Return {code, name} of an org unit id (None for None or an unknown id), from the
+    org-unit row cache."""
+    row = unit_row(session, unit_id) if unit_id is not None else None
+    return {"code": row.code, "name": row.name} if row is not None else None
+
+
 def forget_units() -> None:
     """Clear this process's org-unit caches (called by every org-unit write)."""
-    unit_refs.clear()
     district_codes.clear()
     unit_rows.clear()
 

@@ -16,7 +16,7 @@ from krc.accounts.roles import Actor
 from krc.accounts.services import audit
 from krc.errors import DomainError, Forbidden, Message, NotFound
 from krc.geo.models import DISTRICT, FACILITY, VILLAGE, OrgUnit
-from krc.geo.queries import district_codes, unit_refs, unit_row
+from krc.geo.queries import district_codes, unit_ref, unit_row
 from krc.identifiers import format_registry_number, is_valid_registry_number, normalise_phone
 from krc.immunization.models import Child, Vaccination
 from krc.immunization.schedule import (
@@ -145,19 +145,6 @@ def child_for_read(session: Session, actor: Actor, child_id: uuid.UUID | str,
     if audit_read:
         audit(session, actor, "read", "child", str(child.id))
     return child
-
-
-def unit_ref(session: Session, unit_id: int | None) -> dict[str, str] | None:
-    """Return {code, name} of an org unit id (None for None), from the org-unit cache."""
-    if unit_id is None:
-        return None
-    ref = unit_refs.get(session, unit_id, lambda: _load_ref(session, unit_id))
-    return dict(ref) if ref else None
-
-
-def _load_ref(session: Session, unit_id: int) -> dict[str, str] | None:
-    row = session.execute(select(OrgUnit.code, OrgUnit.name).where(OrgUnit.id == unit_id)).first()
-    return {"code": row[0], "name": row[1]} if row else None
 
 
 def child_dict(session: Session, child: Child) -> dict[str, Any]:

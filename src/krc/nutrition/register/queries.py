@@ -13,8 +13,9 @@ from krc.accounts.roles import Actor
 from krc.accounts.services import audit
 from krc.errors import Forbidden, Message, NotFound
 from krc.geo.models import FACILITY, OrgUnit
+from krc.geo.queries import unit_ref
 from krc.immunization.models import Child
-from krc.immunization.queries import child_for_read, unit_ref
+from krc.immunization.queries import child_for_read
 from krc.matching import name_key
 from krc.nutrition.register.classify import classify
 from krc.nutrition.register.models import GrowthVisit, Referral, Woman, WomanContact

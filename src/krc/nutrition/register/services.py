@@ -21,10 +21,9 @@ from krc.accounts.roles import Actor, require_in_scope, require_personal_write
 from krc.accounts.services import audit, utcnow
 from krc.errors import Conflict, Message, NotFound, invalid
 from krc.geo.models import FACILITY, VILLAGE, OrgUnit
-from krc.geo.queries import Unit, unit_for_field
+from krc.geo.queries import Unit, unit_for_field, unit_ref
 from krc.identifiers import normalise_phone
 from krc.immunization.models import Child
-from krc.immunization.queries import unit_ref
 from krc.immunization.services import child_place
 from krc.nutrition.register import classify as rules
 from krc.nutrition.register.models import GrowthVisit, Referral, Woman, WomanContact
