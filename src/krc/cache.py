@@ -15,7 +15,7 @@ from typing import Generic, TypeVar
 
 from sqlalchemy.orm import Session
 
-from krc.db import RESET_HOOKS
+from krc.db import RESET_HOOKS, url_key
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -32,7 +32,7 @@ class TTLCache(Generic[K, V]):
 
     def get(self, session: Session, key: K, load: Callable[[], V]) -> V:
         """Return the cached value of key in the session's database, loading it if stale."""
-        url = str(session.get_bind().engine.url)
+        url = url_key(session)
         hit = self._data.get((url, key))
         if hit is not None and hit[1] > time.monotonic():
             return hit[0]
@@ -41,8 +41,8 @@ class TTLCache(Generic[K, V]):
         return value
 
     def peek(self, url: str, key: K) -> V | None:
-        """Return the fresh cached value of key in the database at `url` (its engine URL as
-        `str(engine.url)` renders it), or None; never queries (for the event loop)."""
+        """Return the fresh cached value of key in the database at `url` (its key,
+        `db.url_key`), or None; never queries (for the event loop)."""
         hit = self._data.get((url, key))
         return hit[0] if hit is not None and hit[1] > time.monotonic() else None
 

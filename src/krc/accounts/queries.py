@@ -11,6 +11,7 @@ from krc.accounts.models import ApiToken, User, WebSession
 from krc.accounts.roles import Actor
 from krc.accounts.security import digest
 from krc.cache import TTLCache
+from krc.db import url_key
 from krc.geo.models import OrgUnit
 
 
@@ -36,14 +37,14 @@ TOKENS: TTLCache[str, tuple[User, Actor]] = TTLCache(TOKEN_TTL, max_entries=10_0
 
 def cached_actor_for_token(url: str, token: str) -> tuple[User, Actor] | None:
     """Return the cached user and Actor of a bearer token checked less than TOKEN_TTL
-    seconds ago in the database at `url` (`str(engine.url)`), or None; never queries."""
+    seconds ago in the database at `url` (`db.url_key`), or None; never queries."""
     return TOKENS.peek(url, digest(token))
 
 
 def actor_for_token(session: Session, token: str) -> tuple[User, Actor] | None:
     """Return the active user owning a bearer token and their Actor, in one query, or None
     (cached for TOKEN_TTL seconds when found; the User is detached, read-only)."""
-    url = str(session.get_bind().engine.url)
+    url = url_key(session)
     key = digest(token)
     hit = TOKENS.peek(url, key)
     if hit is not None:

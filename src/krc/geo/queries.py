@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from krc.accounts.roles import Actor
 from krc.cache import TTLCache
+from krc.db import url_key
 from krc.errors import Forbidden, Message, NotFound, invalid
 from krc.geo.models import FACILITY, OrgUnit
 
@@ -65,7 +66,7 @@ unit_rows: TTLCache[str | int, UnitRow] = TTLCache(ttl=60.0)
 
 def unit_row(session: Session, code_or_id: str | int) -> UnitRow | None:
     """Return the org unit of a code (str) or id (int) from the per-process cache."""
-    url = str(session.get_bind().engine.url)
+    url = url_key(session)
     hit = unit_rows.peek(url, code_or_id)
     if hit is not None:
         return hit

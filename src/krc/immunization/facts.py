@@ -16,7 +16,7 @@ from sqlalchemy import Table, delete, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from krc.db import RESET_HOOKS, is_postgres
+from krc.db import RESET_HOOKS, is_postgres, url_key
 from krc.geo.models import FACILITY, OrgUnit
 from krc.immunization.indicators import delay_bucket
 from krc.immunization.models import DelayFact, DoseFact
@@ -75,8 +75,7 @@ RESET_HOOKS.append(_UID_CACHE.clear)
 
 def uid_map(session: Session, paths: Iterable[str]) -> dict[str, int]:
     """Return uid → id for every uid in the given paths (cached per database)."""
-    bind = session.get_bind()
-    cache = _UID_CACHE.setdefault(str(bind.engine.url), {})
+    cache = _UID_CACHE.setdefault(url_key(session), {})
     uids = {u for p in paths for u in p.strip("/").split("/") if u}
     missing = uids - cache.keys()
     if missing:

@@ -21,7 +21,7 @@ from krc.accounts.queries import (
 )
 from krc.accounts.roles import Actor
 from krc.config import Settings
-from krc.db import Database
+from krc.db import Database, url_key
 from krc.errors import DomainError, Message
 
 SESSION_COOKIE = "krc_session"
@@ -105,7 +105,7 @@ async def optional_caller(request: Request, db: Database = Depends(get_db)) -> C
     worker thread."""
     auth = request.headers.get("authorization", "")
     if auth[:7].lower() == "bearer ":
-        hit = cached_actor_for_token(str(db.engine.url), auth[7:].strip())
+        hit = cached_actor_for_token(url_key(db.engine), auth[7:].strip())
         if hit is not None:
             return Caller(hit[1], hit[0], None, False)
     return await run_in_threadpool(_authenticate_now, request, db)

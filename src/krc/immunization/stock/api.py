@@ -15,7 +15,7 @@ from starlette.types import Message as AsgiMessage
 
 from krc.accounts.queries import actor_for_token, cached_actor_for_token
 from krc.accounts.roles import Actor
-from krc.db import Database, is_postgres
+from krc.db import Database, is_postgres, url_key
 from krc.errors import Forbidden, Message, invalid
 from krc.geo.queries import unit_in_scope
 from krc.immunization.stock import queries, services
@@ -165,7 +165,7 @@ def _webhook_actor(db: Database, header: str) -> Actor | None:
         raise Unauthorized("auth_required", Message(
             "Authentification requise (en-tête Authorization: Token <clé>)",
             "Authentication required (header Authorization: Token <key>)"))
-    hit = cached_actor_for_token(str(db.engine.url), key)
+    hit = cached_actor_for_token(url_key(db.engine), key)
     return hit[1] if hit is not None else None
 
 
@@ -188,7 +188,7 @@ def _handle(db: Database, actor: Actor, raw: bytes, day: date) -> services.Answe
 
 def _plan(db: Database, actor: Actor, raw: bytes, day: date) -> services.Plan:
     with db.session(write=False) as s:
-        return services.plan_report(s, str(db.engine.url), actor, raw, day)
+        return services.plan_report(s, url_key(db.engine), actor, raw, day)
 
 
 async def _receive(db: Database, actor: Actor, raw: bytes, day: date) -> services.Answer:
@@ -201,7 +201,7 @@ async def _receive(db: Database, actor: Actor, raw: bytes, day: date) -> service
     if not is_postgres(db.engine):
         return await run_in_threadpool(_handle, db, actor, raw, day)
     try:
-        plan = services.plan_report(None, str(db.engine.url), actor, raw, day)
+        plan = services.plan_report(None, url_key(db.engine), actor, raw, day)
     except services.CacheMiss:
         plan = await run_in_threadpool(_plan, db, actor, raw, day)
     committer, order = db.group_committer(), (plan.facility_id or 0, plan.key)

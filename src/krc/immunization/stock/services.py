@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from krc.accounts.roles import INTEGRATION, OPERATIONS_WRITE, Actor
 from krc.accounts.services import audit, utcnow
 from krc.cache import TTLCache
-from krc.db import is_postgres
+from krc.db import is_postgres, url_key
 from krc.errors import DomainError, Forbidden, Message, NotFound, invalid
 from krc.geo.models import FACILITY, OrgUnit
 from krc.identifiers import normalise_phone
@@ -665,7 +665,7 @@ def receive_report(session: Session, actor: Actor, raw: bytes, today: date,
     that all hang on the message insert, so a replay inserts nothing anywhere); the web
     endpoint sends the same statement through `krc.groupcommit` (`group_statements`)."""
     conn = session.connection()
-    plan = plan_report(session, str(conn.engine.url), actor, raw, today, now)
+    plan = plan_report(session, url_key(conn.engine), actor, raw, today, now)
     if plan.applies and is_postgres(session):
         assert plan.facility_id is not None
         lock_facility(session, plan.facility_id)
