@@ -367,6 +367,20 @@ def test_correcting_a_contact_from_the_womans_page(client: TestClient, world: Wo
     got = client.get(f"/api/v1/nutrition/women/{wid}/contacts",
                      headers=world.headers("vacc_kati")).json()
     assert got[0]["muac_mm"] == 223 and got[0]["muac_at_risk"] is True
+    # The form shows every stored value, so an emptied MUAC clears it (it was not measured),
+    # while an emptied date keeps the contact's day.
+    r = client.post(f"{url}/contacts/{cid}", data={
+        "csrf_token": csrf, "date": "", "muac_mm": "", "ifa_tablets": "",
+        "reason": "PB non mesuré"}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    got = client.get(f"/api/v1/nutrition/women/{wid}/contacts",
+                     headers=world.headers("vacc_kati")).json()
+    assert got[0]["muac_mm"] is None and got[0]["muac_at_risk"] is None
+    assert got[0]["date"] == "2026-03-01" and got[0]["ifa_tablets"] is None
+    r = client.post(f"{url}/contacts/{cid}", data={
+        "csrf_token": csrf, "date": "2026-03-01", "muac_mm": "223",
+        "reason": "PB retrouvé"}, follow_redirects=False)
+    assert r.status_code == 303, r.text
     # The CSRF token is checked (refused, nothing changed); a reader has no correction form.
     assert client.post(f"{url}/contacts/{cid}", data={
         "csrf_token": "bad", "date": "2026-03-01", "muac_mm": "240",

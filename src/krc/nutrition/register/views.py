@@ -124,11 +124,17 @@ def _form_id(form: Mapping[str, Any]) -> uuid.UUID:
         return uuid.uuid4()
 
 
-def _validate(model: type[BaseModel], values: Mapping[str, Any]) -> Any:
-    """Build a schema from form values: empty fields are left out, decimal commas read."""
+def _validate(model: type[BaseModel], values: Mapping[str, Any],
+              clearable: frozenset[str] = frozenset()) -> Any:
+    """Build a schema from form values: empty fields are left out, decimal commas read.
+
+    A `clearable` field left empty is sent as null instead: a correction form shows every
+    stored value, so emptying one means "not recorded", not "unchanged"."""
     clean: dict[str, Any] = {}
     for k, v in values.items():
         if v in ("", None):
+            if k in clearable:
+                clean[k] = None
             continue
         clean[k] = v.replace(",", ".") if k in ("weight", "lenhei", "muac", "muac_mm") \
             and isinstance(v, str) else v
@@ -495,7 +501,8 @@ def woman_page(request: Request, woman_id: str, caller: Caller = Depends(page_ca
 async def _contact_form(request: Request, woman_id: str, caller: Caller, db: Database,
                         model: type[BaseModel],
                         extra: Callable[[Mapping[str, Any]], dict[str, str]],
-                        store: Callable[[Session, Woman, Any], object]) -> Response:
+                        store: Callable[[Session, Woman, Any], object],
+                        clearable: frozenset[str] = frozenset()) -> Response:
     """The contact forms' one shape: read the fields, validate, call the service on the
     woman, then go back to her page, or show it again with the field errors (422)."""
     form = await request.form()
@@ -511,7 +518,7 @@ async def _contact_form(request: Request, woman_id: str, caller: Caller, db: Dat
         db, lang, model, values,
         lambda s, data: store(
             s, queries.woman_for_read(s, caller.actor, woman_id, audit_read=False), data),
-        build=_validate, whole_form_errors=False)
+        build=lambda m, v: _validate(m, v, clearable), whole_form_errors=False)
     if not errors:
         return RedirectResponse(f"/nutrition/women/{woman_id}", 303)
     return _woman_page(request, db, caller.actor, woman_id, errors, 422)
@@ -531,8 +538,9 @@ async def record_contact(request: Request, woman_id: str, caller: Caller = Depen
 async def correct_contact(request: Request, woman_id: str, contact_id: str,
                           caller: Caller = Depends(page_caller),
                           db: Database = Depends(get_db)) -> Response:
-    """Correct a contact through services.correct_contact (the reason is required; an
-    emptied field keeps its value)."""
+    """Correct a contact through services.correct_contact. The reason is required; the form
+    shows every stored value, so an emptied tablet count or MUAC clears it (an emptied date
+    keeps the day, which a contact cannot lack)."""
     try:
         cid = uuid.UUID(contact_id)
     except ValueError:
@@ -542,7 +550,8 @@ async def correct_contact(request: Request, woman_id: str, contact_id: str,
         request, woman_id, caller, db, ContactUpdate,
         lambda f: {"reason": str(f.get("reason") or "")},
         lambda s, w, data: services.correct_contact(s, caller.actor, w.id, cid, data,
-                                                    today(request)))
+                                                    today(request)),
+        clearable=frozenset({"ifa_tablets", "muac_mm"}))
 
 
 @router.post("/nutrition/women/{woman_id}/outcome", response_class=HTMLResponse)
