@@ -5,6 +5,11 @@ shown, the schedule parameters for each evaluation) and changes rarely. A `TTLCa
 what it loaded for `ttl` seconds; the services that change the data clear the cache of
 their own process at once, and other processes (uvicorn workers) see the change within
 `ttl` seconds. `krc.db.reset` clears every cache of an erased database.
+
+A service that changes cached data calls `forget(session)`: the cache is cleared at once
+and again when the session's transaction ends. Clearing only before the commit would let
+a read in between (this transaction's own, or another request's) cache values that the
+commit then changes, or that a rollback never keeps, for up to `ttl` seconds.
 """
 
 from __future__ import annotations
@@ -13,9 +18,12 @@ import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from krc.db import RESET_HOOKS, url_key
+
+_PENDING = "krc_forget_after_transaction"
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -55,3 +63,19 @@ class TTLCache(Generic[K, V]):
     def clear(self) -> None:
         """Forget everything (a change in this process, or an erased database)."""
         self._data.clear()
+
+    def forget(self, session: Session) -> None:
+        """Forget everything now and again when the session's transaction commits or rolls
+        back (a change to the cached data written in that transaction)."""
+        self._data.clear()
+        pending: set[Callable[[], None]] = session.info.setdefault(_PENDING, set())
+        pending.add(self.clear)
+
+
+def _after_transaction(session: Session) -> None:
+    for clear in session.info.pop(_PENDING, ()):
+        clear()
+
+
+event.listen(Session, "after_commit", _after_transaction)
+event.listen(Session, "after_rollback", _after_transaction)

@@ -147,7 +147,21 @@ def test_unit_rows_are_cached_and_forgotten_on_change(world: World) -> None:
             assert renamed is not None and renamed.name == "Kati (nouveau nom)"
             assert renamed.id == kati.id
             s.rollback()
+        # The rollback forgot what this transaction cached: neither the new name nor the
+        # inserted unit outlives it.
+        with world.db.session(write=False) as s:
+            again = unit_row(s, "ML0207")
+            assert again is not None and again.name == "Kati"
+            assert unit_row(s, "NO-SUCH-UNIT") is None
+        # A committed change: a read between the change and the commit (here another
+        # session's, of the committed name) is forgotten by the commit.
+        with world.db.session() as s:
+            services.add_unit(s, "ML0207", "Kati-Ville", DISTRICT, unit_by_code(s, "ML02"))
+            with world.db.session(write=False) as other:
+                before = unit_row(other, "ML0207")
+                assert before is not None and before.name == "Kati"
+        with world.db.session(write=False) as s:
+            after = unit_row(s, "ML0207")
+            assert after is not None and after.name == "Kati-Ville"
     finally:
         event.remove(world.db.engine, "before_cursor_execute", count)
-        from krc.geo.queries import forget_units
-        forget_units()

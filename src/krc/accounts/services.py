@@ -84,7 +84,7 @@ def revoke_token(session: Session, token: str) -> bool:
     if row is None:
         return False
     row.revoked = True
-    TOKENS.clear()  # this process at once; other processes within TOKEN_TTL
+    TOKENS.forget(session)  # this process at once; other processes within TOKEN_TTL
     return True
 
 

@@ -87,10 +87,11 @@ def unit_ref(session: Session, unit_id: int | None) -> dict[str, str] | None:
     return {"code": row.code, "name": row.name} if row is not None else None
 
 
-def forget_units() -> None:
-    """Clear this process's org-unit caches (called by every org-unit write)."""
-    district_codes.clear()
-    unit_rows.clear()
+def forget_units(session: Session) -> None:
+    """Clear this process's org-unit caches now and when the session's transaction ends
+    (called by every org-unit write)."""
+    district_codes.forget(session)
+    unit_rows.forget(session)
 
 
 def unit_for_field(session: Session, code: str | None, field_name: str,

@@ -21,7 +21,7 @@ from krc.geo.rules import child_path, derive_targets, is_uid, uid_for
 def add_unit(session: Session, code: str, name: str, level: int, parent: OrgUnit | None,
              uid: str | None = None, hierarchy: str = "health") -> OrgUnit:
     """Create (or update by code) one org unit under a parent and return it."""
-    forget_units()
+    forget_units(session)
     unit = session.scalar(select(OrgUnit).where(OrgUnit.code == code))
     uid = uid or (unit.uid if unit else uid_for(code))
     path = child_path(parent.path if parent else None, uid)
@@ -45,7 +45,7 @@ def seed_data() -> dict[str, Any]:
 
 def load_mali_seed(session: Session) -> OrgUnit:
     """Load country, regions, health districts and admin regions; return the country."""
-    forget_units()
+    forget_units(session)
     data = seed_data()
     country = add_unit(session, data["country"]["code"], data["country"]["name"], COUNTRY, None)
     admin: dict[str, OrgUnit] = {}
@@ -68,7 +68,7 @@ def import_dhis2_org_units(session: Session, payload: dict[str, Any] | list[Any]
     `level` and `parent.id` (except the root); `code` defaults to the uid. Parents may come
     after children in the file. All-or-nothing: any fault raises before anything is kept.
     """
-    forget_units()
+    forget_units(session)
     units = payload.get("organisationUnits", []) if isinstance(payload, dict) else payload
     by_uid: dict[str, dict[str, Any]] = {}
     for i, u in enumerate(units):

@@ -72,7 +72,7 @@ def set_param(session: Session, key: str, value: str) -> None:
         raise invalid("key", "setting_unknown", "Paramètre inconnu : {k} ; valides : {v}",
                       "Unknown setting: {k}; valid: {v}", k=key, v=", ".join(SETTINGS))
     params_from({key: value})
-    _PARAMS.clear()
+    _PARAMS.forget(session)
     row = session.get(ScheduleSetting, key)
     if row is None:
         session.add(ScheduleSetting(key=key, value=value))

@@ -339,7 +339,7 @@ def add_reporter(session: Session, actor: Actor, data: ReporterCreate) -> StockR
         raise DomainError("phone_taken", Message(
             "Ce numéro est déjà enregistré comme rapporteur : {p}",
             "This number is already a reporter: {p}", {"p": phone}), field="phone") from None
-    _REPORTERS.clear()
+    _REPORTERS.forget(session)
     audit(session, actor, "create", "stock_reporter", str(rep.id),
           {"phone": phone, "facility": facility.code, "language": data.language})
     return rep
@@ -373,7 +373,7 @@ def update_reporter(session: Session, actor: Actor, reporter_id: int,
             before[key] = getattr(rep, key)
             setattr(rep, key, value)
     rep.updated_at = utcnow()
-    _REPORTERS.clear()
+    _REPORTERS.forget(session)
     audit(session, actor, "update", "stock_reporter", str(rep.id), {"before": before})
     return rep
 
@@ -394,7 +394,7 @@ def set_setting(session: Session, actor: Actor | None, key: str, value: str) -> 
     else:
         row.value = value
     audit(session, actor, "update", "stock_setting", key, {"before": before, "after": value})
-    _PARAMS.clear()
+    _PARAMS.forget(session)
     return params
 
 
