@@ -196,6 +196,34 @@ def client(world: World) -> Iterator[TestClient]:
         yield c
 
 
+RACERS = 6
+
+
+def race(work: Any, n: int = RACERS) -> list[Any]:
+    """Run `work` in n threads released together; return each result or exception (the
+    retries of one create racing past its existence check to the unique index)."""
+    barrier = threading.Barrier(n)
+    results: list[Any] = []
+    lock = threading.Lock()
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            out = work()
+        except Exception as exc:  # noqa: BLE001 - collected and asserted by the caller
+            out = exc
+        with lock:
+            results.append(out)
+
+    threads = [threading.Thread(target=run) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(results) == n, "a racer did not finish"
+    return results
+
+
 def child_payload(**over: Any) -> dict[str, Any]:
     """Return a valid child registration body, with overrides."""
     body: dict[str, Any] = {

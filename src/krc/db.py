@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import MetaData, Select, create_engine, event, inspect, text
+from sqlalchemy import MetaData, Select, create_engine, event, inspect, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -121,7 +121,7 @@ def fetch_rows(session: Session, stmt: Select[Any] | Any) -> Sequence[Sequence[A
 
 # insert_unless_taken's statements, built once per (table, dialect): building an INSERT
 # with its values on every call cost more CPU than the bookkeeping it replaced.
-_INSERTS: dict[tuple[str, bool], Any] = {}
+_INSERTS: dict[tuple[str, bool], tuple[Any, str]] = {}
 
 
 def insert_unless_taken(session: Session, obj: Any) -> bool:
@@ -131,27 +131,43 @@ def insert_unless_taken(session: Session, obj: Any) -> bool:
 
     One `INSERT … ON CONFLICT DO NOTHING RETURNING pk` (PostgreSQL and SQLite) replaces a
     SAVEPOINT, the ORM flush and a RELEASE: two round trips fewer per create, and a conflict
-    no longer aborts anything, so no savepoint is needed. Every column must be set on `obj`
-    (None included; Python-side column defaults are not applied): the attached object is
-    taken as loaded, never refreshed. A `pk` already set (`next_pk`) is inserted as is.
+    no longer aborts anything, so no savepoint is needed. The columns set on `obj` (None
+    included) are inserted as they are; a column left unset takes its default and is
+    loaded from the row the first time it is read. A primary key already set (`next_pk`)
+    is inserted as is; the primary key is `pk`, or `id` on the few tables keyed so. Any
+    other integrity fault (a foreign key) raises as a flush would.
     """
     mapper = inspect(type(obj))
     pg = is_postgres(session)
-    stmt = _INSERTS.get((mapper.local_table.name, pg))
-    if stmt is None:
+    cached = _INSERTS.get((mapper.local_table.name, pg))
+    if cached is None:
         insert = pg_insert if pg else sqlite_insert
-        stmt = insert(mapper.local_table).on_conflict_do_nothing() \
-            .returning(mapper.local_table.c.pk)
-        _INSERTS[(mapper.local_table.name, pg)] = stmt
-    values = {prop.columns[0].name: getattr(obj, prop.key) for prop in mapper.column_attrs
-              if prop.key != "pk" or getattr(obj, "pk", None) is not None}
+        cached = (insert(mapper.local_table).on_conflict_do_nothing()
+                  .returning(mapper.primary_key[0]),
+                  mapper.get_property_by_column(mapper.primary_key[0]).key)  # "pk" or "id"
+        _INSERTS[(mapper.local_table.name, pg)] = cached
+    stmt, key = cached
+    state = obj.__dict__
+    values = {prop.columns[0].name: state[prop.key] for prop in mapper.column_attrs
+              if prop.key in state and (prop.key != key or state[prop.key] is not None)}
     pk = session.execute(stmt, values).scalar()
     if pk is None:
         return False
-    obj.pk = pk
-    make_transient_to_detached(obj)
+    setattr(obj, key, pk)
+    make_transient_to_detached(obj)  # attributes not set are expired: loaded on first read
     session.add(obj)
     return True
+
+
+def insert_or_find(session: Session, obj: Any) -> tuple[Any | None, bool]:
+    """Create `obj` once by its client id: (obj, True) when inserted; (the stored row with
+    the same `id`, False) when that id is taken (a retry, or a concurrent retry that won
+    the race); (None, False) when another unique constraint refused it (the caller says
+    which, in the user's words)."""
+    if insert_unless_taken(session, obj):
+        return obj, True
+    model = type(obj)
+    return session.scalar(select(model).where(model.id == obj.id)), False
 
 
 def next_pk(session: Session, table: str) -> int:

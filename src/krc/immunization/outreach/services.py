@@ -13,11 +13,11 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from krc.accounts.roles import OPERATIONS_WRITE, Actor
 from krc.accounts.services import audit, utcnow
+from krc.db import insert_or_find
 from krc.errors import Conflict, DomainError, FieldError, Forbidden, Message, NotFound, invalid
 from krc.geo.models import DISTRICT, FACILITY, VILLAGE, OrgUnit
 from krc.geo.queries import Unit
@@ -147,21 +147,16 @@ def create_session(session: Session, actor: Actor, data: SessionCreate, today: d
         latitude=data.latitude, longitude=data.longitude, status=data.status,
         notes=data.notes or None, created_at=now, updated_at=now, created_by=actor.user_id,
         updated_by=actor.user_id)
-    try:
-        with session.begin_nested():  # savepoint before the INSERT (see register_child)
-            session.add(sess)
-            session.flush()
-            for v in villages:
-                session.add(OutreachSessionVillage(session_pk=sess.pk, village_id=v.id))
-            session.flush()
-    except IntegrityError:
+    again, created = insert_or_find(session, sess)
+    if not created:
         # A concurrent retry with the same id won the race: answer with its record.
-        if sess in session:
-            session.expunge(sess)
-        again = session.scalar(select(OutreachSession).where(OutreachSession.id == sess.id))
         if again is None:
-            raise
+            raise Conflict("id_taken", Message("Cet identifiant est déjà utilisé",
+                                               "This id is already used"), field="id")
         return Planned(again, False)
+    for v in villages:
+        session.add(OutreachSessionVillage(session_pk=sess.pk, village_id=v.id))
+    session.flush()
     audit(session, actor, "create", "outreach_session", str(sess.id),
           {"facility": facility.code, **_snapshot(sess, [v.id for v in villages])})
     return Planned(sess, True)

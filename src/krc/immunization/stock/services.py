@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from krc.accounts.roles import INTEGRATION, OPERATIONS_WRITE, Actor
 from krc.accounts.services import audit, utcnow
 from krc.cache import TTLCache
-from krc.db import is_postgres, url_key
+from krc.db import insert_unless_taken, is_postgres, url_key
 from krc.errors import DomainError, Forbidden, Message, NotFound, invalid
 from krc.geo.models import FACILITY, OrgUnit
 from krc.identifiers import normalise_phone
@@ -331,14 +331,10 @@ def add_reporter(session: Session, actor: Actor, data: ReporterCreate) -> StockR
     now = utcnow()
     rep = StockReporter(phone=phone, facility_id=facility.id, name=data.name,
                         language=data.language, active=True, created_at=now, updated_at=now)
-    session.add(rep)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
+    if not insert_unless_taken(session, rep):  # registered concurrently
         raise DomainError("phone_taken", Message(
             "Ce numéro est déjà enregistré comme rapporteur : {p}",
-            "This number is already a reporter: {p}", {"p": phone}), field="phone") from None
+            "This number is already a reporter: {p}", {"p": phone}), field="phone")
     _REPORTERS.forget(session)
     audit(session, actor, "create", "stock_reporter", str(rep.id),
           {"phone": phone, "facility": facility.code, "language": data.language})

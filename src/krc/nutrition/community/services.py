@@ -16,11 +16,11 @@ from datetime import date
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from krc.accounts.roles import OPERATIONS_WRITE, PERSONAL_WRITE, Actor
 from krc.accounts.services import audit, utcnow
+from krc.db import insert_or_find
 from krc.errors import Conflict, DomainError, FieldError, Forbidden, Message, NotFound, invalid
 from krc.geo.models import FACILITY, VILLAGE, OrgUnit
 from krc.identifiers import normalise_phone
@@ -112,20 +112,15 @@ def _not_future(day: date, today: date, field: str = "date") -> None:
                       "The date ({d}) is in the future", d=day.isoformat())
 
 
-def _insert(session: Session, row: Any, model: Any) -> tuple[Any, bool]:
-    """Insert a row under a savepoint; on a concurrent replay return the winner's row."""
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        if row in session:
-            session.expunge(row)
-        again = session.scalar(select(model).where(model.id == row.id))
-        if again is None:
-            raise
-        return again, False
-    return row, True
+def _insert(session: Session, row: Any) -> tuple[Any, bool]:
+    """Insert a row (`db.insert_or_find`); on a concurrent replay return the winner's row.
+    Another unique constraint refusing it is a conflict the caller's checks should have
+    answered first, so it is reported as a taken id."""
+    stored, created = insert_or_find(session, row)
+    if stored is None:
+        raise Conflict("id_taken", Message("Cet identifiant est déjà utilisé",
+                                           "This id is already used"), field="id")
+    return stored, created
 
 
 def _replay(session: Session, model: Any, row_id: uuid.UUID | None,
@@ -199,7 +194,7 @@ def record_recall(session: Session, actor: Actor, data: RecallCreate,
         age_months=age, age_days=(data.date - child.birth_date).days, sex=child.sex,
         answers=answers, created_at=utcnow(), created_by=actor.user_id,
         **_answer_columns(recall))
-    row, created = _insert(session, row, IycfRecall)
+    row, created = _insert(session, row)
     if created:
         audit(session, actor, "create", "iycf_recall", str(row.id),
               {"child": str(child.id), "date": data.date.isoformat(), "age_months": age})
@@ -351,7 +346,7 @@ def create_group(session: Session, actor: Actor, data: GroupCreate,
     group = SupportGroup(id=data.id or uuid.uuid4(), name=data.name or f"GASPA {village.name}",
                          village_id=village.id, facility_id=village.parent_id,
                          founded_on=founded, created_at=utcnow(), created_by=actor.user_id)
-    group, created = _insert(session, group, SupportGroup)
+    group, created = _insert(session, group)
     if created:
         audit(session, actor, "create", "support_group", str(group.id),
               {"village": village.code, "name": group.name, "founded_on": founded.isoformat()})
@@ -435,7 +430,7 @@ def add_member(session: Session, actor: Actor, group_id: uuid.UUID | str, data: 
         id=data.id or uuid.uuid4(), group_pk=group.pk, name=data.name, phone=phone,
         sex=data.sex, role=data.role, joined_on=joined, created_at=utcnow(),
         created_by=actor.user_id)
-    member, created = _insert(session, member, SupportGroupMember)
+    member, created = _insert(session, member)
     if created:
         audit(session, actor, "create", "support_group_member", str(member.id),
               {"group": str(group.id), "village": village.code, "role": member.role,
@@ -545,7 +540,7 @@ def record_group_session(session: Session, actor: Actor, group_id: uuid.UUID | s
                               topics=topics, other_topic=data.other_topic or None,
                               notes=data.notes or None, created_at=utcnow(),
                               created_by=actor.user_id)
-    row, created = _insert(session, row, SupportGroupSession)
+    row, created = _insert(session, row)
     if not created:
         return Created(row, False)
     for m in present:
@@ -656,7 +651,7 @@ def record_distribution(session: Session, actor: Actor, data: DistributionCreate
                           facility_id=facility.id, given_on=data.date, round=round_no,
                           sachets=data.sachets, age_months=age, created_at=utcnow(),
                           created_by=actor.user_id)
-    row, created = _insert(session, row, MnpDistribution)
+    row, created = _insert(session, row)
     if not created:
         return Created(row, False)
     session.add(MnpStockLine(id=uuid.uuid4(), facility_id=facility.id, kind="distribution",
@@ -698,7 +693,7 @@ def record_followup(session: Session, actor: Actor, data: FollowupCreate,
     row = MnpFollowup(id=data.id or uuid.uuid4(), child_pk=child.pk,
                       facility_id=child.facility_id, round=data.round, followed_on=data.date,
                       consumed=data.consumed, created_at=utcnow(), created_by=actor.user_id)
-    row, created = _insert(session, row, MnpFollowup)
+    row, created = _insert(session, row)
     if created:
         audit(session, actor, "create", "mnp_followup", str(row.id),
               {"child": str(child.id), "round": data.round, "date": data.date.isoformat(),
@@ -727,7 +722,7 @@ def record_stock(session: Session, actor: Actor, data: StockLineCreate,
     row = MnpStockLine(id=data.id or uuid.uuid4(), facility_id=facility.id, kind=data.kind,
                        quantity=data.quantity, occurred_on=data.date, note=data.note or None,
                        created_at=utcnow(), created_by=actor.user_id)
-    row, created = _insert(session, row, MnpStockLine)
+    row, created = _insert(session, row)
     if created:
         audit(session, actor, "create", "mnp_stock_line", str(row.id),
               {"facility": facility.code, "kind": data.kind, "quantity": data.quantity,

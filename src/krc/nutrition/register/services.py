@@ -14,11 +14,11 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from krc.accounts.roles import Actor, require_in_scope, require_personal_write
 from krc.accounts.services import audit, utcnow
+from krc.db import insert_or_find
 from krc.errors import Conflict, Message, NotFound, invalid
 from krc.geo.models import FACILITY, VILLAGE, OrgUnit
 from krc.geo.queries import Unit, unit_for_field, unit_ref
@@ -65,13 +65,6 @@ def _child_in_scope(session: Session, actor: Actor, child_id: uuid.UUID, field_n
     return child
 
 
-def _replay_race(session: Session, obj: Any, model: type[Any], key: uuid.UUID) -> Any:
-    """After an IntegrityError on insert: return the row that won (same id), or None."""
-    if obj in session:
-        session.expunge(obj)
-    return session.scalar(select(model).where(model.id == key))
-
-
 # --------------------------------------------------------------------------- women
 
 @dataclass
@@ -91,6 +84,16 @@ def woman_place(session: Session, actor: Actor, woman_id: uuid.UUID) -> tuple[Wo
     return row[0], row[1]
 
 
+def _replayed_woman(session: Session, actor: Actor, stored: Woman | None) -> WomanResult:
+    """Answer a replayed id with its stored woman, or 409 when the id is used outside the
+    actor's scope (revealing nothing of her)."""
+    unit = session.get(OrgUnit, stored.facility_id) if stored is not None else None
+    if stored is None or unit is None or not actor.covers(unit.path):
+        raise Conflict("id_taken", Message("Cet identifiant est déjà utilisé",
+                                           "This id is already used"), field="id")
+    return WomanResult(stored, False)
+
+
 def register_woman(session: Session, actor: Actor, data: WomanCreate, today: date
                    ) -> WomanResult:
     """Register a pregnant or breastfeeding woman (idempotent on `data.id`), §5."""
@@ -98,11 +101,7 @@ def register_woman(session: Session, actor: Actor, data: WomanCreate, today: dat
     if data.id is not None:
         existing = session.scalar(select(Woman).where(Woman.id == data.id))
         if existing is not None:
-            unit = session.get(OrgUnit, existing.facility_id)
-            if unit is None or not actor.covers(unit.path):
-                raise Conflict("id_taken", Message("Cet identifiant est déjà utilisé",
-                                                   "This id is already used"), field="id")
-            return WomanResult(existing, False)
+            return _replayed_woman(session, actor, existing)
     if data.birth_date is None and data.age_years is None:
         raise invalid("birth_date", "age_missing", "Indiquez la date de naissance ou l'âge",
                       "Give the birth date or the age")
@@ -142,15 +141,9 @@ def register_woman(session: Session, actor: Actor, data: WomanCreate, today: dat
                   expected_delivery=data.expected_delivery,
                   child_pk=child.pk if child else None, created_at=now, updated_at=now,
                   created_by=actor.user_id)
-    try:
-        with session.begin_nested():
-            session.add(woman)
-            session.flush()
-    except IntegrityError:
-        again = _replay_race(session, woman, Woman, woman.id)
-        if again is None:
-            raise
-        return WomanResult(again, False)
+    stored, created = insert_or_find(session, woman)
+    if not created:  # a concurrent retry with the same id won the race
+        return _replayed_woman(session, actor, stored)
     audit(session, actor, "create", "nutrition_woman", str(woman.id),
           {"facility": facility.code, "status": woman.status})
     return WomanResult(woman, True)
@@ -245,17 +238,13 @@ def record_contact(session: Session, actor: Actor, woman_id: uuid.UUID, data: Co
         ifa_tablets=data.ifa_tablets, muac_mm=data.muac_mm,
         muac_at_risk=rules.woman_at_risk(data.muac_mm, params.woman_muac_at_risk_mm),
         counselling=data.counselling, created_at=utcnow(), created_by=actor.user_id)
-    try:
-        with session.begin_nested():
-            session.add(contact)
-            session.flush()
-    except IntegrityError:
-        again = _replay_race(session, contact, WomanContact, contact.id)
+    again, created = insert_or_find(session, contact)
+    if not created:
         if again is not None and again.woman_pk == woman.pk:
             return ContactResult(again, woman, False)
         raise invalid("date", "contact_already_recorded",
                       "Un contact est déjà enregistré le {d}",
-                      "A contact is already recorded on {d}", d=data.date.isoformat()) from None
+                      "A contact is already recorded on {d}", d=data.date.isoformat())
     audit(session, actor, "create", "nutrition_woman_contact", str(contact.id),
           {"woman": str(woman.id), "kind": kind, "date": data.date.isoformat(),
            "muac_at_risk": contact.muac_at_risk})
@@ -475,22 +464,18 @@ def record_visit(session: Session, actor: Actor, child_id: uuid.UUID, data: Visi
     faltering = rules.growth_faltering([_point(h) for h in history], _point(visit),
                                        params.faltering_waz_drop)
     visit.faltering = ",".join(faltering) or None
-    try:
-        with session.begin_nested():
-            session.add(visit)
-            session.flush()
-    except IntegrityError:
-        again = _replay_race(session, visit, GrowthVisit, visit.id)
+    again, created = insert_or_find(session, visit)
+    if not created:
         if again is not None and again.child_pk == child.pk:
             ref = session.scalar(select(Referral).where(Referral.visit_pk == again.pk))
             return VisitResult(again, child, False, ref)
         if again is not None:
             raise Conflict("id_taken", Message("Cet identifiant est déjà utilisé",
-                                               "This id is already used"), field="id") from None
+                                               "This id is already used"), field="id")
         raise invalid("date", "visit_already_recorded",
                       "Une visite est déjà enregistrée le {d} pour cet enfant",
                       "A visit is already recorded on {d} for this child",
-                      d=data.date.isoformat()) from None
+                      d=data.date.isoformat())
     audit(session, actor, "create", "growth_visit", str(visit.id),
           {"child": str(child.id), "date": data.date.isoformat(), "facility": facility.code,
            "status": visit.status, "criteria": visit.criteria, "faltering": visit.faltering,
