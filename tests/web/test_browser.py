@@ -146,7 +146,7 @@ def test_stock_and_cold_chain_pages(server: str, browser: Any,
 
     # 1. the CSCom's vaccinator records a receipt and the doses used: the balance follows
     sign_in(page, base, "vacc_kati")
-    page.click("nav.main-nav >> text=Stocks")
+    page.click("nav.main-nav >> text=Stocks et froid")  # opens on the stock page
     page.wait_for_load_state()
     for kind, quantity in (("receipt", "200"), ("consumption", "20")):
         page.select_option("select[name=product]", "BCG")
@@ -197,7 +197,9 @@ def test_stock_and_cold_chain_pages(server: str, browser: Any,
     assert "thermostat défectueux" in page.content()
 
     # 6. the district's cold-chain page lists the alarm
-    page.click("nav.main-nav >> text=Chaîne du froid")
+    page.click("nav.main-nav >> text=Stocks et froid")
+    page.wait_for_load_state()
+    page.click("nav.sub-nav >> text=Chaîne du froid")
     page.wait_for_load_state()
     assert "DTR-9" in page.inner_text("main")
     shoot(page, "coldchain.png")

@@ -186,7 +186,8 @@ def test_catalog_translates_every_message_of_the_pages() -> None:
     for path in sorted((WEB / "templates").glob("*.html")):
         with open(path, "rb") as f:
             used |= {m for _, _, m, _ in babel_extract(f, ("_", "gettext"), [], {}) if m}
-    sources = [WEB / "views.py", *sorted((WEB.parent / "immunization").glob("*/views.py")),
+    sources = [WEB / "views.py", WEB / "nav.py",
+               *sorted((WEB.parent / "immunization").glob("*/views.py")),
                WEB.parent / "messaging" / "views.py",
                *sorted((WEB.parent / "nutrition").glob("*/views.py"))]
     for source in sources:

@@ -54,14 +54,9 @@ from krc.web.deps import (
     optional_caller,
     today,
 )
-from krc.web.i18n import translations
+from krc.web.i18n import N_, translations
+from krc.web.nav import navigation
 from krc.web.problems import language_of, pydantic_message
-
-
-def N_(text: str) -> str:  # noqa: N802 - the gettext marker name Babel looks for
-    """Mark a French message for extraction; it is translated when rendered."""
-    return text
-
 
 STATUS_LABELS = {
     "given": N_("donnée"), "invalid": N_("invalide"), "upcoming": N_("à venir"),
@@ -226,6 +221,7 @@ def render(request: Request, name: str, context: Mapping[str, Any],
         "category_label": lambda c: tr(CATEGORY_LABELS[c - 1]) if c else tr("non classé"),
         "dropout_label": lambda k: DROPOUT_LABELS.get(k, k),
         "fregistry": lambda r: format_registry_number(r) if r else "",
+        "nav": navigation(request.url.path, user, request.query_params.get("org_unit")),
     }
     base.update(context)
     html = TEMPLATES.get_template(name).render(base)
