@@ -15,7 +15,7 @@ from krc.immunization.queries import facilities_in_scope
 from krc.messaging import queries, services
 from krc.messaging.models import CHANNELS, STATUSES
 from krc.messaging.producers import announce_session
-from krc.web.deps import Caller, check_csrf, get_db, today
+from krc.web.deps import Caller, checked_form, get_db, today
 from krc.web.i18n import translations
 from krc.web.problems import language_of
 from krc.web.views import N_, PageRoute, page_caller, render
@@ -77,8 +77,7 @@ def _form_error(exc: DomainError, lang: str) -> dict[str, str]:
 async def messaging_broadcast(request: Request, caller: Caller = Depends(page_caller),
                               db: Database = Depends(get_db)) -> Response:
     """Queue a text to a group through services.broadcast (same path as the API)."""
-    form = await request.form()
-    check_csrf(request, caller, str(form.get("csrf_token") or ""))
+    form = await checked_form(request, caller)
     values = {k: str(form.get(k) or "").strip() for k in ("group", "text_fra", "text_bam",
                                                           "broadcast_id")}
     try:
@@ -105,8 +104,7 @@ async def messaging_broadcast(request: Request, caller: Caller = Depends(page_ca
 async def messaging_announce(request: Request, caller: Caller = Depends(page_caller),
                              db: Database = Depends(get_db)) -> Response:
     """Announce an outreach session to the women leaders of its district."""
-    form = await request.form()
-    check_csrf(request, caller, str(form.get("csrf_token") or ""))
+    form = await checked_form(request, caller)
     values: dict[str, Any] = {k: str(form.get(k) or "").strip()
                               for k in ("facility", "date", "place_name", "strategy")}
     try:

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from krc.accounts.models import User
 from krc.accounts.queries import (
@@ -120,6 +121,14 @@ def check_csrf(request: Request, caller: Caller, form_token: str | None = None) 
         raise DomainError("csrf_failed", Message(
             "Jeton CSRF manquant ou invalide ; rechargez la page",
             "Missing or invalid CSRF token; reload the page"))
+
+
+async def checked_form(request: Request, caller: Caller) -> FormData:
+    """Read a page's posted form and check its CSRF token (refusing a forged post before
+    anything is read from it)."""
+    form = await request.form()
+    check_csrf(request, caller, str(form.get("csrf_token") or ""))
+    return form
 
 
 async def require_caller(request: Request,

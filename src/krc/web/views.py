@@ -48,7 +48,7 @@ from krc.web import charts
 from krc.web.deps import (
     SESSION_COOKIE,
     Caller,
-    check_csrf,
+    checked_form,
     get_db,
     get_settings,
     optional_caller,
@@ -355,8 +355,7 @@ async def login(request: Request, db: Database = Depends(get_db),
 async def logout(request: Request, caller: Caller = Depends(page_caller),
                  db: Database = Depends(get_db)) -> Response:
     """Close the browser session (CSRF-checked) and go back to the sign-in page."""
-    form = await request.form()
-    check_csrf(request, caller, str(form.get("csrf_token") or ""))
+    await checked_form(request, caller)
     key = request.cookies.get(SESSION_COOKIE)
     if key:
         with db.session() as s:
@@ -409,8 +408,7 @@ def new_child_form(request: Request, caller: Caller = Depends(page_caller),
 async def new_child(request: Request, caller: Caller = Depends(page_caller),
                     db: Database = Depends(get_db)) -> Response:
     """Register a child through services.register_child; warn on probable duplicates."""
-    form = await request.form()
-    check_csrf(request, caller, str(form.get("csrf_token") or ""))
+    form = await checked_form(request, caller)
     require_personal_write(caller.actor)
     lang = language_of(request)
     values = _form_values(form, CHILD_FIELDS)
@@ -525,8 +523,7 @@ def dose_form_get(child_id: str, request: Request) -> Response:
 async def record_dose(request: Request, child_id: str, caller: Caller = Depends(page_caller),
                       db: Database = Depends(get_db)) -> Response:
     """Record a dose through services.record_dose and show the card again."""
-    form = await request.form()
-    check_csrf(request, caller, str(form.get("csrf_token") or ""))
+    form = await checked_form(request, caller)
     lang = language_of(request)
     on = today(request)
     values = _form_values(form, DOSE_FIELDS)

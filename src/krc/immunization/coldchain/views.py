@@ -22,7 +22,7 @@ from krc.immunization.coldchain.csvformat import parse_csv
 from krc.immunization.coldchain.params import load_params
 from krc.immunization.coldchain.rules import STATUS_LABELS, STATUSES, TYPE_LABELS
 from krc.web import charts
-from krc.web.deps import Caller, check_csrf, get_db
+from krc.web.deps import Caller, checked_form, get_db
 from krc.web.i18n import translations
 from krc.web.problems import language_of
 from krc.web.views import N_, PageRoute, page_caller, render
@@ -136,8 +136,7 @@ def equipment_page(request: Request, serial: str, done: str | None = None,
 async def status_form(request: Request, serial: str, caller: Caller = Depends(page_caller),
                       db: Database = Depends(get_db)) -> Response:
     """Change an equipment's status through services.change_status."""
-    form = await request.form()
-    check_csrf(request, caller, str(form.get("csrf_token") or ""))
+    form = await checked_form(request, caller)
     lang = language_of(request)
     try:
         with db.session() as s:
@@ -157,8 +156,7 @@ async def status_form(request: Request, serial: str, caller: Caller = Depends(pa
 async def upload_form(request: Request, device: str, caller: Caller = Depends(page_caller),
                       db: Database = Depends(get_db)) -> Response:
     """Import a recorder's CSV file for a device (same service as the API)."""
-    form = await request.form()
-    check_csrf(request, caller, str(form.get("csrf_token") or ""))
+    form = await checked_form(request, caller)
     lang = language_of(request)
     upload = form.get("file")
     if upload is None or isinstance(upload, str):

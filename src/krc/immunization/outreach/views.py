@@ -26,7 +26,7 @@ from krc.immunization.outreach import queries, services
 from krc.immunization.outreach.rules import PLACE_TYPES, STRATEGIES
 from krc.immunization.outreach.schemas import SessionCreate, SessionUpdate
 from krc.immunization.params import load_params
-from krc.web.deps import Caller, check_csrf, get_db, today
+from krc.web.deps import Caller, checked_form, get_db, today
 from krc.web.i18n import translations
 from krc.web.problems import language_of
 from krc.web.views import N_, PageRoute, _form_values, field_errors, page_caller, render
@@ -115,8 +115,7 @@ def sessions_page(request: Request, org_unit: str | None = None,
 async def plan_session(request: Request, caller: Caller = Depends(page_caller),
                        db: Database = Depends(get_db)) -> Response:
     """Plan a session through services.create_session; show the form again on errors."""
-    form = await request.form()
-    check_csrf(request, caller, str(form.get("csrf_token") or ""))
+    form = await checked_form(request, caller)
     lang = language_of(request)
     on = today(request)
     values: dict[str, Any] = dict(_form_values(form, FORM_FIELDS))
@@ -170,8 +169,7 @@ async def change_session(request: Request, session_id: str,
                          caller: Caller = Depends(page_caller), db: Database = Depends(get_db)
                          ) -> Response:
     """Reschedule, mark held, cancel or re-plan a session through services.update_session."""
-    form = await request.form()
-    check_csrf(request, caller, str(form.get("csrf_token") or ""))
+    form = await checked_form(request, caller)
     lang = language_of(request)
     on = today(request)
     action = str(form.get("action") or "")

@@ -18,7 +18,7 @@ from krc.geo.queries import unit_in_scope
 from krc.immunization.stock import ledger, queries, services
 from krc.immunization.stock.params import StockParams, load_stock_params
 from krc.immunization.stock.schemas import ReporterCreate, ReporterUpdate, TransactionCreate
-from krc.web.deps import Caller, check_csrf, get_db, today
+from krc.web.deps import Caller, checked_form, get_db, today
 from krc.web.problems import language_of
 from krc.web.views import (
     N_,
@@ -128,8 +128,7 @@ def _by_district(table: dict[str, Any]) -> list[dict[str, Any]]:
 async def record_page(request: Request, caller: Caller = Depends(page_caller),
                       db: Database = Depends(get_db)) -> Response:
     """Record a transaction through services.record_transaction and show the card again."""
-    form = await request.form()
-    check_csrf(request, caller, str(form.get("csrf_token") or ""))
+    form = await checked_form(request, caller)
     lang = language_of(request)
     day = today(request)
     facility = str(form.get("facility") or "")
@@ -224,8 +223,7 @@ def reporters_page(request: Request, org_unit: str | None = None,
 async def add_reporter_page(request: Request, caller: Caller = Depends(page_caller),
                             db: Database = Depends(get_db)) -> Response:
     """Register a phone as the SMS reporter of a facility (services.add_reporter)."""
-    form = await request.form()
-    check_csrf(request, caller, str(form.get("csrf_token") or ""))
+    form = await checked_form(request, caller)
     lang = language_of(request)
     unit = str(form.get("org_unit") or "") or None
     values = _form_values(form, REPORTER_FIELDS)
@@ -243,8 +241,7 @@ async def reporter_active_page(request: Request, reporter_id: int,
                                caller: Caller = Depends(page_caller),
                                db: Database = Depends(get_db)) -> Response:
     """Deactivate (active=0) or reactivate (active=1) a reporter, then show the list."""
-    form = await request.form()
-    check_csrf(request, caller, str(form.get("csrf_token") or ""))
+    form = await checked_form(request, caller)
     active = str(form.get("active") or "") == "1"
     with db.session() as s:
         services.update_reporter(s, caller.actor, reporter_id, ReporterUpdate(active=active))

@@ -33,7 +33,7 @@ from krc.nutrition.community.schemas import (
     StockLineCreate,
 )
 from krc.results.periods import Period, parse_period
-from krc.web.deps import Caller, check_csrf, get_db, today
+from krc.web.deps import Caller, checked_form, get_db, today
 from krc.web.i18n import translations
 from krc.web.problems import language_of
 from krc.web.views import (
@@ -161,8 +161,7 @@ def groups_page(request: Request, org_unit: str | None = None, period: str | Non
 async def create_group(request: Request, caller: Caller = Depends(page_caller),
                        db: Database = Depends(get_db)) -> Response:
     """Create a group through services.create_group; show the form again on errors."""
-    form = await request.form()
-    check_csrf(request, caller, str(form.get("csrf_token") or ""))
+    form = await checked_form(request, caller)
     lang = language_of(request)
     values = _form_values(form, ("village", "name", "founded_on"))
     form_id = _form_id(form)
@@ -203,8 +202,7 @@ def group_page(request: Request, group_id: str, caller: Caller = Depends(page_ca
 async def group_action(request: Request, group_id: str, caller: Caller = Depends(page_caller),
                        db: Database = Depends(get_db)) -> Response:
     """Add a member or record a session (field `action`: member or session)."""
-    form = await request.form()
-    check_csrf(request, caller, str(form.get("csrf_token") or ""))
+    form = await checked_form(request, caller)
     lang = language_of(request)
     on = today(request)
     action = str(form.get("action") or "")
@@ -273,8 +271,7 @@ def mnp_page(request: Request, org_unit: str | None = None, period: str | None =
 async def mnp_action(request: Request, caller: Caller = Depends(page_caller),
                      db: Database = Depends(get_db)) -> Response:
     """Record a stock line, a distribution or a follow-up (field `action`)."""
-    form = await request.form()
-    check_csrf(request, caller, str(form.get("csrf_token") or ""))
+    form = await checked_form(request, caller)
     lang = language_of(request)
     on = today(request)
     action = str(form.get("action") or "")
@@ -348,8 +345,7 @@ def iycf_page(request: Request, org_unit: str | None = None, period: str | None 
 async def iycf_action(request: Request, caller: Caller = Depends(page_caller),
                       db: Database = Depends(get_db)) -> Response:
     """Record a recall at a visit or import a survey file (field `action`)."""
-    form = await request.form()
-    check_csrf(request, caller, str(form.get("csrf_token") or ""))
+    form = await checked_form(request, caller)
     lang = language_of(request)
     on = today(request)
     actor = caller.actor

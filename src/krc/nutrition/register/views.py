@@ -37,7 +37,7 @@ from krc.nutrition.register.schemas import (
     WomanUpdate,
 )
 from krc.results.periods import parse_period
-from krc.web.deps import Caller, check_csrf, get_db, today
+from krc.web.deps import Caller, checked_form, get_db, today
 from krc.web.i18n import translations
 from krc.web.problems import language_of
 from krc.web.views import (
@@ -257,8 +257,7 @@ def visit_form_get(child_id: str, request: Request) -> Response:
 async def record_visit(request: Request, child_id: str, caller: Caller = Depends(page_caller),
                        db: Database = Depends(get_db)) -> Response:
     """Record a visit through services.record_visit and show the page with the result."""
-    form = await request.form()
-    check_csrf(request, caller, str(form.get("csrf_token") or ""))
+    form = await checked_form(request, caller)
     lang = language_of(request)
     on = today(request)
     values = _form_values(form, VISIT_FIELDS)
@@ -306,8 +305,7 @@ async def void_visit(request: Request, child_id: str, visit_id: str,
                      ) -> Response:
     """Void a visit entered in error through services.void_visit (reason required) and show
     the page again, the visit struck through."""
-    form = await request.form()
-    check_csrf(request, caller, str(form.get("csrf_token") or ""))
+    form = await checked_form(request, caller)
     lang = language_of(request)
     on = today(request)
     void_errors: dict[str, str] = {}
@@ -360,8 +358,7 @@ async def follow_referral(request: Request, referral_id: str,
                           caller: Caller = Depends(page_caller), db: Database = Depends(get_db)
                           ) -> Response:
     """Record a step of a referral's follow-up through services.update_referral."""
-    form = await request.form()
-    check_csrf(request, caller, str(form.get("csrf_token") or ""))
+    form = await checked_form(request, caller)
     lang = language_of(request)
     on = today(request)
     step = str(form.get("step") or "")
@@ -447,8 +444,7 @@ def women_page(request: Request, org_unit: str | None = None, status: str | None
 async def register_woman(request: Request, caller: Caller = Depends(page_caller),
                          db: Database = Depends(get_db)) -> Response:
     """Register a woman through services.register_woman; show the form again on errors."""
-    form = await request.form()
-    check_csrf(request, caller, str(form.get("csrf_token") or ""))
+    form = await checked_form(request, caller)
     require_personal_write(caller.actor)
     lang = language_of(request)
     values = _form_values(form, WOMAN_FIELDS)
@@ -505,8 +501,7 @@ async def _contact_form(request: Request, woman_id: str, caller: Caller, db: Dat
                         clearable: frozenset[str] = frozenset()) -> Response:
     """The contact forms' one shape: read the fields, validate, call the service on the
     woman, then go back to her page, or show it again with the field errors (422)."""
-    form = await request.form()
-    check_csrf(request, caller, str(form.get("csrf_token") or ""))
+    form = await checked_form(request, caller)
     lang = language_of(request)
     values = {
         "date": str(form.get("date") or ""),
@@ -559,8 +554,7 @@ async def record_outcome(request: Request, woman_id: str, caller: Caller = Depen
                          db: Database = Depends(get_db)) -> Response:
     """Record a pregnancy outcome and the newborn's registry number through
     services.update_woman."""
-    form = await request.form()
-    check_csrf(request, caller, str(form.get("csrf_token") or ""))
+    form = await checked_form(request, caller)
     lang = language_of(request)
     errors: dict[str, str] = {}
     try:
