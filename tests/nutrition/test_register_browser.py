@@ -39,7 +39,7 @@ def test_growth_visit_detects_sam_and_creates_a_referral(server: str, browser: A
 
     # 2. find her from the nutrition pages and open her growth page
     page.goto(f"{base}/nutrition")
-    page.click("text=Suivi de croissance d'un enfant")
+    page.click("nav.sub-nav >> text=Suivi de croissance")
     page.fill("input[name=q]", "Kadiatou Sangaré")
     page.click("button[type=submit] >> text=Rechercher")
     page.click("a:has-text('Kadiatou Sangaré')")

@@ -58,7 +58,8 @@ SECTIONS = (
     Section(N_("Nutrition"), (
         Link(N_("Tableau de bord"), "/nutrition", ("/nutrition",)),
         Link(N_("Femmes"), "/nutrition/women", ("/nutrition/women",), "personal"),
-        Link(N_("Croissance"), "/nutrition/children", ("/nutrition/children",), "personal"),
+        Link(N_("Suivi de croissance"), "/nutrition/children", ("/nutrition/children",),
+             "personal"),
         Link(N_("Références"), "/nutrition/referrals", ("/nutrition/referrals",), "personal"),
         Link(N_("GASPA"), "/nutrition/groups", ("/nutrition/groups",)),
         Link(N_("Micronutriments"), "/nutrition/mnp", ("/nutrition/mnp",)),
