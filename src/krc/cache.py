@@ -7,9 +7,12 @@ their own process at once, and other processes (uvicorn workers) see the change 
 `ttl` seconds. `krc.db.reset` clears every cache of an erased database.
 
 A service that changes cached data calls `forget(session)`: the cache is cleared at once
-and again when the session's transaction ends. Clearing only before the commit would let
-a read in between (this transaction's own, or another request's) cache values that the
-commit then changes, or that a rollback never keeps, for up to `ttl` seconds.
+and again when the session's outermost transaction ends (commit, rollback or close).
+Clearing only before the commit would let a read in between (this transaction's own, or
+another request's) cache values that the commit then changes, or that a rollback never
+keeps, for up to `ttl` seconds. Every clear also moves the cache to a new generation, and
+a value loaded before a clear is not stored after it: a slow reader that began before the
+commit cannot put the old value back.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from krc.db import RESET_HOOKS, url_key
 
@@ -36,6 +39,7 @@ class TTLCache(Generic[K, V]):
         self.ttl = ttl
         self.max_entries = max_entries
         self._data: dict[tuple[str, K], tuple[V, float]] = {}
+        self.generation = 0  # moved on by every clear
         RESET_HOOKS.append(self.clear)
 
     def get(self, session: Session, key: K, load: Callable[[], V]) -> V:
@@ -44,8 +48,9 @@ class TTLCache(Generic[K, V]):
         hit = self._data.get((url, key))
         if hit is not None and hit[1] > time.monotonic():
             return hit[0]
+        since = self.generation
         value = load()
-        self.put(url, key, value)
+        self.put(url, key, value, since)
         return value
 
     def peek(self, url: str, key: K) -> V | None:
@@ -54,28 +59,35 @@ class TTLCache(Generic[K, V]):
         hit = self._data.get((url, key))
         return hit[0] if hit is not None and hit[1] > time.monotonic() else None
 
-    def put(self, url: str, key: K, value: V) -> None:
-        """Store a value loaded from the database at `url`."""
+    def put(self, url: str, key: K, value: V, since: int | None = None) -> None:
+        """Store a value loaded from the database at `url`; with `since` (the generation
+        read before loading it), only when no clear happened while it was loaded."""
+        if since is not None and since != self.generation:
+            return
         if len(self._data) >= self.max_entries:
             self._data.clear()
         self._data[(url, key)] = (value, time.monotonic() + self.ttl)
 
     def clear(self) -> None:
         """Forget everything (a change in this process, or an erased database)."""
+        self.generation += 1
         self._data.clear()
 
     def forget(self, session: Session) -> None:
-        """Forget everything now and again when the session's transaction commits or rolls
-        back (a change to the cached data written in that transaction)."""
-        self._data.clear()
+        """Forget everything now and again when the session's outermost transaction ends
+        (a change to the cached data written in that transaction)."""
+        self.clear()
         pending: set[Callable[[], None]] = session.info.setdefault(_PENDING, set())
         pending.add(self.clear)
 
 
-def _after_transaction(session: Session) -> None:
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    # A savepoint's release or rollback ends a nested transaction: the change is not
+    # committed yet, so the clears wait for the outermost one.
+    if transaction.parent is not None:
+        return
     for clear in session.info.pop(_PENDING, ()):
         clear()
 
 
-event.listen(Session, "after_commit", _after_transaction)
-event.listen(Session, "after_rollback", _after_transaction)
+event.listen(Session, "after_transaction_end", _after_transaction_end)

@@ -49,6 +49,7 @@ def actor_for_token(session: Session, token: str) -> tuple[User, Actor] | None:
     hit = TOKENS.peek(url, key)
     if hit is not None:
         return hit
+    since = TOKENS.generation  # a revocation committed meanwhile keeps this out of the cache
     row = session.execute(
         select(User, OrgUnit.path).join(ApiToken, ApiToken.user_id == User.id)
         .join(OrgUnit, OrgUnit.id == User.org_unit_id)
@@ -60,7 +61,7 @@ def actor_for_token(session: Session, token: str) -> tuple[User, Actor] | None:
     user, path = row
     found = user, Actor(user.id, user.username, user.role, user.org_unit_id, path,
                         user.language)
-    TOKENS.put(url, key, found)
+    TOKENS.put(url, key, found, since)
     return found
 
 

@@ -71,12 +71,13 @@ def unit_row(session: Session, code_or_id: str | int) -> UnitRow | None:
     if hit is not None:
         return hit
     column = OrgUnit.id if isinstance(code_or_id, int) else OrgUnit.code
+    since = unit_rows.generation
     found = session.execute(select(*_UNIT_COLUMNS).where(column == code_or_id)).first()
     if found is None:
         return None
     row = UnitRow(*found)
-    unit_rows.put(url, row.code, row)
-    unit_rows.put(url, row.id, row)
+    unit_rows.put(url, row.code, row, since)
+    unit_rows.put(url, row.id, row, since)
     return row
 
 

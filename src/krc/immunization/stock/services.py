@@ -529,9 +529,10 @@ def _reporter(session: Session | None, url: str, phone: str | None) -> Reporter:
         raise CacheMiss()
     conn = session.connection()
     if cached is None:
+        since = _REPORTERS.generation
         reporters = {r[0]: (r[1], r[2], r[3], r[4], r[5], r[6])
                      for r in conn.execute(_reporter_query())}
-        _REPORTERS.put(url, "map", reporters)
+        _REPORTERS.put(url, "map", reporters, since)
     else:  # registered since the map was loaded?
         row = conn.execute(_reporter_query().where(StockReporter.phone == e164)).first()
         reporters = cached
@@ -556,8 +557,9 @@ def webhook_params(session: Session | None, url: str) -> StockParams:
         return hit
     if session is None:
         raise CacheMiss()
+    since = _PARAMS.generation
     params = load_stock_params(session)
-    _PARAMS.put(url, "params", params)
+    _PARAMS.put(url, "params", params, since)
     return params
 
 
