@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from krc.groupcommit import GroupCommitter
 
@@ -121,7 +122,7 @@ def fetch_rows(session: Session, stmt: Select[Any] | Any) -> Sequence[Sequence[A
 
 # insert_unless_taken's statements, built once per (table, dialect): building an INSERT
 # with its values on every call cost more CPU than the bookkeeping it replaced.
-_INSERTS: dict[tuple[str, bool], tuple[Any, str]] = {}
+_INSERTS: dict[tuple[str, bool], tuple[Any, Any, str]] = {}
 
 
 def insert_unless_taken(session: Session, obj: Any) -> bool:
@@ -132,29 +133,40 @@ def insert_unless_taken(session: Session, obj: Any) -> bool:
     One `INSERT … ON CONFLICT DO NOTHING RETURNING pk` (PostgreSQL and SQLite) replaces a
     SAVEPOINT, the ORM flush and a RELEASE: two round trips fewer per create, and a conflict
     no longer aborts anything, so no savepoint is needed. The columns set on `obj` (None
-    included) are inserted as they are; a column left unset takes its default and is
-    loaded from the row the first time it is read. A primary key already set (`next_pk`)
-    is inserted as is; the primary key is `pk`, or `id` on the few tables keyed so. Any
-    other integrity fault (a foreign key) raises as a flush would.
+    included) are inserted as they are; a column left unset takes its default, read back
+    with RETURNING so that the object is whole without another query. A primary key
+    already set (`next_pk`) is inserted as is; the primary key is `pk`, or `id` on the few
+    tables keyed so. Any other integrity fault (a foreign key) raises as a flush would.
     """
     mapper = inspect(type(obj))
     pg = is_postgres(session)
     cached = _INSERTS.get((mapper.local_table.name, pg))
     if cached is None:
-        insert = pg_insert if pg else sqlite_insert
-        cached = (insert(mapper.local_table).on_conflict_do_nothing()
-                  .returning(mapper.primary_key[0]),
+        table = mapper.local_table
+        conflict_free = (pg_insert if pg else sqlite_insert)(table).on_conflict_do_nothing()
+        cached = (conflict_free.returning(mapper.primary_key[0]),
+                  conflict_free.returning(*(prop.columns[0] for prop in mapper.column_attrs)),
                   mapper.get_property_by_column(mapper.primary_key[0]).key)  # "pk" or "id"
         _INSERTS[(mapper.local_table.name, pg)] = cached
-    stmt, key = cached
+    returning_pk, returning_row, key = cached
     state = obj.__dict__
     values = {prop.columns[0].name: state[prop.key] for prop in mapper.column_attrs
               if prop.key in state and (prop.key != key or state[prop.key] is not None)}
-    pk = session.execute(stmt, values).scalar()
+    unset = [prop.key for prop in mapper.column_attrs if prop.key not in state]
+    if unset in ([], [key]):  # every column given (the register's hot path)
+        pk = session.execute(returning_pk, values).scalar()
+        row = None
+    else:  # read back the defaults the database applied, as a flush would have
+        row = session.execute(returning_row, values).first()
+        stored = {} if row is None else dict(zip(mapper.column_attrs.keys(), row, strict=True))
+        pk = stored.get(key)
     if pk is None:
         return False
     setattr(obj, key, pk)
-    make_transient_to_detached(obj)  # attributes not set are expired: loaded on first read
+    make_transient_to_detached(obj)
+    if row is not None:
+        for attr in unset:
+            set_committed_value(obj, attr, stored[attr])
     session.add(obj)
     return True
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from krc.db import insert_unless_taken
 from krc.immunization import services
@@ -116,7 +116,18 @@ def test_insert_unless_taken_applies_the_defaults_of_unset_columns(world: World)
                            residence_id=child.facility_id, created_at=child.created_at,
                            updated_at=child.created_at)  # strategy, valid, deleted unset
         assert insert_unless_taken(s, dose) is True
-        assert (dose.strategy, dose.valid, dose.deleted, dose.lot) == ("fixed", True, False, None)
+        statements: list[str] = []
+
+        def count(*args: object) -> None:
+            statements.append(str(args[2]))
+
+        event.listen(world.db.engine, "before_cursor_execute", count)
+        try:  # the defaults came back with the INSERT: reading them costs no query
+            assert (dose.strategy, dose.valid, dose.deleted, dose.lot) == \
+                ("fixed", True, False, None)
+            assert statements == []
+        finally:
+            event.remove(world.db.engine, "before_cursor_execute", count)
     with world.db.session() as s:
         stored = s.scalar(select(Vaccination).where(Vaccination.id == dose.id))
         assert stored is not None and (stored.strategy, stored.valid) == ("fixed", True)

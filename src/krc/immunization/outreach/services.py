@@ -118,17 +118,23 @@ def _snapshot(sess: OutreachSession, villages: list[int]) -> dict[str, Any]:
             "notes": sess.notes, "villages": sorted(villages)}
 
 
+def _replayed(session: Session, actor: Actor, stored: OutreachSession | None) -> Planned:
+    """Answer a replayed id with its stored session, or 409 when the id is used outside the
+    actor's scope (revealing nothing of it)."""
+    unit = session.get(OrgUnit, stored.facility_id) if stored is not None else None
+    if stored is None or unit is None or not actor.covers(unit.path):
+        raise Conflict("id_taken", Message("Cet identifiant est déjà utilisé",
+                                           "This id is already used"), field="id")
+    return Planned(stored, False)
+
+
 def create_session(session: Session, actor: Actor, data: SessionCreate, today: date) -> Planned:
     """Plan a session (idempotent on `data.id`); reference/immunization.md §3."""
     _may_write(actor)
     if data.id is not None:
         existing = session.scalar(select(OutreachSession).where(OutreachSession.id == data.id))
         if existing is not None:
-            unit = session.get(OrgUnit, existing.facility_id)
-            if unit is None or not actor.covers(unit.path):
-                raise Conflict("id_taken", Message("Cet identifiant est déjà utilisé",
-                                                   "This id is already used"), field="id")
-            return Planned(existing, False)
+            return _replayed(session, actor, existing)
     if data.status not in ("planned", "held"):
         raise invalid("status", "status_on_create",
                       "Une nouvelle séance est « planned » ou « held »",
@@ -148,12 +154,8 @@ def create_session(session: Session, actor: Actor, data: SessionCreate, today: d
         notes=data.notes or None, created_at=now, updated_at=now, created_by=actor.user_id,
         updated_by=actor.user_id)
     again, created = insert_or_find(session, sess)
-    if not created:
-        # A concurrent retry with the same id won the race: answer with its record.
-        if again is None:
-            raise Conflict("id_taken", Message("Cet identifiant est déjà utilisé",
-                                               "This id is already used"), field="id")
-        return Planned(again, False)
+    if not created:  # a concurrent retry with the same id won the race
+        return _replayed(session, actor, again)
     for v in villages:
         session.add(OutreachSessionVillage(session_pk=sess.pk, village_id=v.id))
     session.flush()

@@ -112,15 +112,29 @@ def _not_future(day: date, today: date, field: str = "date") -> None:
                       "The date ({d}) is in the future", d=day.isoformat())
 
 
-def _insert(session: Session, row: Any) -> tuple[Any, bool]:
-    """Insert a row (`db.insert_or_find`); on a concurrent replay return the winner's row.
-    Another unique constraint refusing it is a conflict the caller's checks should have
-    answered first, so it is reported as a taken id."""
+def _insert(session: Session, row: Any, mine: Callable[[Any], bool]) -> tuple[Any, bool]:
+    """Insert a row (`db.insert_or_find`); on a concurrent replay return the winner's row
+    when `mine` accepts it (the same check as a replay found before the insert: in the
+    actor's scope, of the same group), else refuse the id (409, revealing nothing).
+    Another unique constraint refusing the row is a duplicate record (409)."""
     stored, created = insert_or_find(session, row)
+    if created:
+        return stored, True
     if stored is None:
+        raise Conflict("duplicate_record", Message("Cet enregistrement existe déjà",
+                                                   "This record already exists"))
+    if not mine(stored):
         raise Conflict("id_taken", Message("Cet identifiant est déjà utilisé",
                                            "This id is already used"), field="id")
-    return stored, created
+    return stored, False
+
+
+def _in_scope(actor: Actor, path_of: Callable[[Any], str | None]) -> Callable[[Any], bool]:
+    """A `_insert` check: the stored row's org unit (by `path_of`) is in the actor's scope."""
+    def check(row: Any) -> bool:
+        path = path_of(row)
+        return path is not None and actor.covers(path)
+    return check
 
 
 def _replay(session: Session, model: Any, row_id: uuid.UUID | None,
@@ -194,7 +208,7 @@ def record_recall(session: Session, actor: Actor, data: RecallCreate,
         age_months=age, age_days=(data.date - child.birth_date).days, sex=child.sex,
         answers=answers, created_at=utcnow(), created_by=actor.user_id,
         **_answer_columns(recall))
-    row, created = _insert(session, row)
+    row, created = _insert(session, row, _in_scope(actor, lambda r: _path(session, r.org_unit_id)))
     if created:
         audit(session, actor, "create", "iycf_recall", str(row.id),
               {"child": str(child.id), "date": data.date.isoformat(), "age_months": age})
@@ -346,7 +360,8 @@ def create_group(session: Session, actor: Actor, data: GroupCreate,
     group = SupportGroup(id=data.id or uuid.uuid4(), name=data.name or f"GASPA {village.name}",
                          village_id=village.id, facility_id=village.parent_id,
                          founded_on=founded, created_at=utcnow(), created_by=actor.user_id)
-    group, created = _insert(session, group)
+    group, created = _insert(session, group,
+                             _in_scope(actor, lambda g: _path(session, g.village_id)))
     if created:
         audit(session, actor, "create", "support_group", str(group.id),
               {"village": village.code, "name": group.name, "founded_on": founded.isoformat()})
@@ -430,7 +445,7 @@ def add_member(session: Session, actor: Actor, group_id: uuid.UUID | str, data: 
         id=data.id or uuid.uuid4(), group_pk=group.pk, name=data.name, phone=phone,
         sex=data.sex, role=data.role, joined_on=joined, created_at=utcnow(),
         created_by=actor.user_id)
-    member, created = _insert(session, member)
+    member, created = _insert(session, member, lambda m: m.group_pk == group.pk)
     if created:
         audit(session, actor, "create", "support_group_member", str(member.id),
               {"group": str(group.id), "village": village.code, "role": member.role,
@@ -540,7 +555,7 @@ def record_group_session(session: Session, actor: Actor, group_id: uuid.UUID | s
                               topics=topics, other_topic=data.other_topic or None,
                               notes=data.notes or None, created_at=utcnow(),
                               created_by=actor.user_id)
-    row, created = _insert(session, row)
+    row, created = _insert(session, row, lambda x: x.group_pk == group.pk)
     if not created:
         return Created(row, False)
     for m in present:
@@ -651,7 +666,8 @@ def record_distribution(session: Session, actor: Actor, data: DistributionCreate
                           facility_id=facility.id, given_on=data.date, round=round_no,
                           sachets=data.sachets, age_months=age, created_at=utcnow(),
                           created_by=actor.user_id)
-    row, created = _insert(session, row)
+    row, created = _insert(session, row,
+                           _in_scope(actor, lambda d: _child_path(session, d.child_pk)))
     if not created:
         return Created(row, False)
     session.add(MnpStockLine(id=uuid.uuid4(), facility_id=facility.id, kind="distribution",
@@ -693,7 +709,8 @@ def record_followup(session: Session, actor: Actor, data: FollowupCreate,
     row = MnpFollowup(id=data.id or uuid.uuid4(), child_pk=child.pk,
                       facility_id=child.facility_id, round=data.round, followed_on=data.date,
                       consumed=data.consumed, created_at=utcnow(), created_by=actor.user_id)
-    row, created = _insert(session, row)
+    row, created = _insert(session, row,
+                           _in_scope(actor, lambda f: _child_path(session, f.child_pk)))
     if created:
         audit(session, actor, "create", "mnp_followup", str(row.id),
               {"child": str(child.id), "round": data.round, "date": data.date.isoformat(),
@@ -722,7 +739,7 @@ def record_stock(session: Session, actor: Actor, data: StockLineCreate,
     row = MnpStockLine(id=data.id or uuid.uuid4(), facility_id=facility.id, kind=data.kind,
                        quantity=data.quantity, occurred_on=data.date, note=data.note or None,
                        created_at=utcnow(), created_by=actor.user_id)
-    row, created = _insert(session, row)
+    row, created = _insert(session, row, _in_scope(actor, lambda x: _path(session, x.facility_id)))
     if created:
         audit(session, actor, "create", "mnp_stock_line", str(row.id),
               {"facility": facility.code, "kind": data.kind, "quantity": data.quantity,
