@@ -90,9 +90,24 @@ def test_vaccinator_journey(server: str, browser: Any) -> None:
     assert not page.locator("button[data-print]").is_visible()
     page.emulate_media(media="screen")
 
-    # 4. record every overdue dose from the card
+    # 4. a dose dated tomorrow is refused: the page comes back with the error in view, far
+    # down the card, and the cursor in the date field
     row.locator("a").first.click()
     page.wait_for_url(card_url)
+    page.locator("tr.row-overdue a").first.click()
+    page.wait_for_load_state()
+    page.fill("#record input[name=date]", (TODAY + timedelta(days=1)).isoformat())
+    page.click("#record button[type=submit]")
+    page.wait_for_load_state()
+    assert "futur" in page.inner_text("#record .field-error")
+    assert page.evaluate("""() => {
+        const r = document.querySelector('#record .field-error').getBoundingClientRect();
+        return r.top >= 0 && r.bottom <= window.innerHeight; }""")
+    assert page.evaluate("() => document.activeElement.name") == "date"
+    assert page.evaluate("() => window.scrollY") > 0
+    page.goto(card_url)
+
+    # 5. record every overdue dose from the card
     recorded = 0
     while page.locator("tr.row-overdue a").count() and recorded < 12:
         page.locator("tr.row-overdue a").first.click()
@@ -107,17 +122,17 @@ def test_vaccinator_journey(server: str, browser: Any) -> None:
     assert page.locator(".badge.status-given").count() >= recorded
     shoot(page, "child-card.png")
 
-    # 5. the child has left the defaulter list
+    # 6. the child has left the defaulter list
     page.goto(f"{base}/immunization/defaulters?org_unit=ML0207-C01&on={TODAY.isoformat()}")
     assert page.locator("table.defaulters tr", has_text="Moussa Coulibaly").count() == 0
 
-    # 6. the district dashboard counts the new doses
+    # 7. the district dashboard counts the new doses
     board.reload()
     assert penta1_cumulative(board) == before + 1
     assert board.locator("svg.line-chart polyline").count() >= 1
     assert board.locator("svg.quadrant").is_visible()
 
-    # 7. English on request
+    # 8. English on request
     board.click("a.lang")
     assert board.locator("h2", has_text="Zero-dose children").is_visible()
     assert not errors, errors
