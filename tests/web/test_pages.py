@@ -498,3 +498,20 @@ def test_district_defaulter_page_summarises_by_health_area(client: TestClient,
     # a district sees each CSCom's counts and a link to its list, not tens of thousands of rows
     assert 'href="/immunization/defaulters?org_unit=ML0207-C01&amp;on=2026-03-16"' in r.text
     assert "Moussa" not in r.text and "1 enfant(s) à rattraper" in r.text
+
+
+def test_large_answers_are_compressed_for_slow_links(client: TestClient, world: World) -> None:
+    signed_in(client, "vacc_kati")
+    page = client.get("/immunization/defaulters?org_unit=ML0207-C01", headers={
+        "Accept-Encoding": "gzip"})
+    assert page.status_code == 200 and page.headers["content-encoding"] == "gzip"
+    assert "Enfants en retard" in page.text  # decoded as the browser would
+    plain = client.get("/immunization/defaulters?org_unit=ML0207-C01", headers={
+        "Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.text == page.text
+    css = client.get("/static/krc.css", headers={"Accept-Encoding": "gzip"})
+    assert css.headers["content-encoding"] == "gzip"
+    # A small API answer (under 1 KB) is sent as it is: compressing it costs more than it saves.
+    me = client.get("/api/v1/me", headers={**world.headers("vacc_kati"),
+                                           "Accept-Encoding": "gzip"})
+    assert me.status_code == 200 and "content-encoding" not in me.headers
