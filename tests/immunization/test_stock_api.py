@@ -145,6 +145,35 @@ def test_refusals(client: TestClient, world: World) -> None:
         assert s.scalar(select(func.count()).select_from(StockTransaction)) == 0
 
 
+def test_an_outflow_beyond_the_balance_is_refused(client: TestClient, world: World) -> None:
+    history(client, world)  # PENTA: 30 doses left on 27 Feb
+    r = txn(client, world, "consumption", 31, "2026-03-01")
+    assert r.status_code == 422 and r.json()["code"] == "stock_insufficient", r.text
+    assert r.json()["errors"][0]["field"] == "quantity"
+    assert "il manque 1 dose(s)" in r.json()["title"]
+    en = client.post("/api/v1/stock/transactions", json={
+        "facility": FAC, "product": "PENTA", "kind": "issue", "quantity": 40,
+        "date": "2026-03-01"}, headers=world.headers(H, "en"))
+    assert en.status_code == 422 and en.json()["title"].startswith(
+        "Not enough PENTA at CSCom Kati Central on 2026-03-01: 10 dose(s) short")
+    # A backdated use that every later day could bear on its own day, but not after the
+    # uses recorded since: 190 on 30 Jan, only 30 left on 27 Feb.
+    r = txn(client, world, "loss", 40, "2026-01-31", reason="broken")
+    assert r.status_code == 422 and "il manque 10 dose(s)" in r.json()["title"]
+    # What fits is recorded; a later count resets the line, so a backdated use before
+    # it is judged up to the count only.
+    ok(txn(client, world, "consumption", 30, "2026-03-01"))
+    assert txn(client, world, "consumption", 1, "2026-03-02").status_code == 422
+    ok(txn(client, world, "count", 500, "2026-03-05"))
+    ok(txn(client, world, "consumption", 100, "2026-03-06"))
+    r = txn(client, world, "consumption", 0, "2026-03-06")
+    assert r.status_code == 422 and r.json()["code"] == "quantity_zero"
+    ok(txn(client, world, "count", 0, "2026-03-07"))  # a count of zero is a stock-out
+    lines = client.get("/api/v1/stock", params={"facility": FAC},
+                       headers=world.headers(H)).json()
+    assert [(ln["vaccine"], ln["balance"]) for ln in lines] == [("PENTA", 0)]
+
+
 def test_status_table_alerts_and_scope(client: TestClient, world: World) -> None:
     history(client, world)
     ok(txn(client, world, "receipt", 10, "2026-03-01", product="BCG"))

@@ -48,6 +48,11 @@ def test_facility_page_and_form(client: TestClient, world: World) -> None:
     assert "Produit inconnu : PENTO" in r.text
     r = record(client, csrf, quantity="-4")
     assert r.status_code == 422
+    # 190 doses counted on 10 March: using 200 on the 11th is refused on the page
+    r = record(client, csrf, kind="consumption", quantity="200", date="2026-03-11")
+    assert r.status_code == 422
+    assert "Stock insuffisant de PENTA à CSCom Kati Central le 2026-03-11 : il manque 10" \
+        in r.text
     r = record(client, "bad-token")
     assert r.status_code == 422 and "CSRF" in r.text
     card = client.get("/stock", params={"product": "PENTA"})

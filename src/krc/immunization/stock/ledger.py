@@ -83,6 +83,24 @@ def card(txns: Iterable[Txn]) -> list[LedgerRow]:
     return rows
 
 
+def shortfall(txns: Iterable[Txn], new: Txn) -> int | None:
+    """Return by how many doses an outflow (issue, consumption, loss) would take the
+    balance below zero on its day or any later day before the next physical count; None
+    when it fits, or for a receipt or a count. A line with no transaction before `new`
+    starts at zero (balance = last count + receipts − outflows since, reference §4)."""
+    if MOVEMENTS.get(new.kind, 0) >= 0:
+        return None
+    worst = 0
+    for row in card([*txns, new]):
+        t = row.txn
+        if (t.on, t.seq) < (new.on, new.seq):
+            continue
+        if t.kind == "count" and t is not new:
+            break  # a count sets the balance: what follows no longer depends on `new`
+        worst = min(worst, row.balance_after)
+    return -worst if worst < 0 else None
+
+
 def balance(txns: Iterable[Txn], on: date | None = None) -> int | None:
     """Return last count + receipts − issues − consumption − losses since, at the end of
     day `on` (default: after every transaction); None when no transaction (reference §4)."""

@@ -107,6 +107,31 @@ def _book_balance(session: Session, facility_id: int, product: str, on: date,
     return ledger.balance([ledger.Txn(d, k, q, pk) for d, k, q, pk in rows]) or 0
 
 
+def _check_outflow(session: Session, facility: OrgUnit, line: Line) -> None:
+    """Refuse (422) an issue, use or loss typed on a page or sent to the API that would
+    take the line's balance below zero on its day or later: the book is then wrong (a
+    receipt not recorded, a count due), and recording the movement would show a negative
+    stock and nonsense wastage. SMS reports are not refused this way: the field's report
+    is kept and the district sees the line's discrepancy at the next count."""
+    if ledger.MOVEMENTS.get(line.kind, 0) >= 0:
+        return
+    rows = session.execute(
+        select(StockTransaction.occurred_on, StockTransaction.kind, StockTransaction.quantity,
+               StockTransaction.pk)
+        .where(StockTransaction.facility_id == facility.id,
+               StockTransaction.product == line.product))
+    txns = [ledger.Txn(d, k, q, pk) for d, k, q, pk in rows]
+    new = ledger.Txn(line.on, line.kind, line.quantity, max((t.seq for t in txns), default=0) + 1)
+    short = ledger.shortfall(txns, new)
+    if short is not None:
+        raise invalid("quantity", "stock_insufficient",
+                      "Stock insuffisant de {p} à {f} le {d} : il manque {n} dose(s) ; "
+                      "enregistrez d'abord la réception ou un inventaire",
+                      "Not enough {p} at {f} on {d}: {n} dose(s) short; record the receipt "
+                      "or a physical count first", p=line.product, f=facility.name,
+                      d=line.on.isoformat(), n=short)
+
+
 def _recompute_balance(session: Session, facility_id: int, product: str) -> None:
     """Set the line's balance row from its whole ledger (after a backdated count)."""
     rows = list(session.execute(
@@ -282,8 +307,13 @@ def record_transaction(session: Session, actor: Actor, data: TransactionCreate, 
     if data.date.year < today.year - 5:
         raise invalid("date", "date_too_old", "La date ({d}) est trop ancienne (plus de 5 ans)",
                       "The date ({d}) is too old (more than 5 years)", d=data.date.isoformat())
+    if data.kind != "count" and data.quantity == 0:
+        raise invalid("quantity", "quantity_zero", "La quantité doit être positive",
+                      "The quantity must be positive")
     line = Line(product, data.kind, data.quantity, reason, data.date, data.id or uuid.uuid4(),
                 data.note or None)
+    lock_facility(session, facility.id)  # the check and the write see the same ledger
+    _check_outflow(session, facility, line)
     try:
         with session.begin_nested():
             apply_lines(session, actor, facility.id, [line], source, today, params)
