@@ -248,20 +248,20 @@ def test_amc_within_data_range(months: dict[int, int], on: date) -> None:
         assert min(months.values()) <= avg <= max(months.values())
 
 
-D = date(2026, 3, 1)
-LEDGER = [Txn(D, "count", 50, 1), Txn(D + timedelta(days=2), "consumption", 30, 2),
-          Txn(D + timedelta(days=5), "count", 100, 3)]
+DAY = date(2026, 3, 1)
+COUNTED = [Txn(DAY, "count", 50, 1), Txn(DAY + timedelta(days=2), "consumption", 30, 2),
+          Txn(DAY + timedelta(days=5), "count", 100, 3)]
 
 
 @pytest.mark.parametrize(("new", "expected"), [
-    (Txn(D, "consumption", 20, 9), None),                          # 50 → 30 → 0: fits
-    (Txn(D, "consumption", 21, 9), 1),                             # the use on day 3: −1
-    (Txn(D + timedelta(days=1), "issue", 60, 9), 40),              # −10 that day, −40 after
-    (Txn(D + timedelta(days=3), "loss", 20, 9), None),             # 20 left: fits
-    (Txn(D + timedelta(days=6), "consumption", 101, 9), 1),        # after the second count
-    (Txn(D + timedelta(days=1), "receipt", 500, 9), None),         # inflows never fall short
-    (Txn(D + timedelta(days=1), "count", 0, 9), None),             # a count sets the balance
-    (Txn(D - timedelta(days=1), "consumption", 1, 9), 1),          # before any stock
+    (Txn(DAY, "consumption", 20, 9), None),                          # 50 → 30 → 0: fits
+    (Txn(DAY, "consumption", 21, 9), 1),                             # the use on day 3: −1
+    (Txn(DAY + timedelta(days=1), "issue", 60, 9), 40),              # −10 that day, −40 after
+    (Txn(DAY + timedelta(days=3), "loss", 20, 9), None),             # 20 left: fits
+    (Txn(DAY + timedelta(days=6), "consumption", 101, 9), 1),        # after the second count
+    (Txn(DAY + timedelta(days=1), "receipt", 500, 9), None),         # inflows never fall short
+    (Txn(DAY + timedelta(days=1), "count", 0, 9), None),             # a count sets the balance
+    (Txn(DAY - timedelta(days=1), "consumption", 1, 9), 1),          # before any stock
 ])
 def test_shortfall_until_the_next_count(new: Txn, expected: int | None) -> None:
-    assert ledger.shortfall(LEDGER, new) == expected
+    assert ledger.shortfall(COUNTED, new) == expected
