@@ -475,12 +475,19 @@ def test_national_ranking_highlights_priority_districts(client: TestClient,
     signed_in(client, "national")
     r = client.get("/immunization/national?period=2026")
     assert r.status_code == 200
-    rows = re.findall(r'<tr class="(priority)?">', r.text)
-    assert len(rows) > 11 and rows[:11] == ["priority"] * 11 and "priority" not in rows[11:]
+    rows = re.findall(r'<tr class="(priority)?">\s*<td class="num">([^<]*)<', r.text)
+    # Kati and Mopti have targets, so zero-dose children: ranked and priority. The other
+    # districts (no target, no dose in this world) are listed unranked, never priority.
+    assert len(rows) > 11 and rows[:2] == [("priority", "1 "), ("priority", "2 ")]
+    assert set(rows[2:]) == {("", "—")}
+    assert "ne sont pas classés" in r.text
     assert 'href="/immunization/dashboard?org_unit=ML0207&amp;period=2026"' in r.text
     assert "Les 11 premiers districts sont prioritaires" in r.text
     r = client.get("/immunization/national?period=2026&basis=register&lang=en")
     assert r.status_code == 200 and "Priority districts" in r.text
+    # No district has a zero-dose child in its register here: all listed, none ranked.
+    rows = re.findall(r'<tr class="(priority)?">\s*<td class="num">([^<]*)<', r.text)
+    assert len(rows) > 11 and set(rows) == {("", "—")} and "not ranked" in r.text
     signed_in(client, "national")
     r = client.get("/immunization/dashboard?period=2026")
     assert "District ranking" in r.text or "Classement des districts" in r.text

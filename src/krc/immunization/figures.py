@@ -207,8 +207,15 @@ def coverage(session: Session, unit: OrgUnit, period: Period, level: int | None,
 
 
 def priority_districts(session: Session, root: OrgUnit, period: Period, params: ScheduleParams,
-                       limit: int = 11, basis: str = "aggregate") -> list[dict[str, Any]]:
-    """Return districts ranked by number of zero-dose children, then under-immunized (§2)."""
+                       limit: int = 11, basis: str = "aggregate", unranked: bool = False
+                       ) -> list[dict[str, Any]]:
+    """Return districts ranked by number of zero-dose children, then under-immunized (§2).
+
+    Only a district with zero-dose children counted on that basis is ranked: a district
+    with no target population and no dose recorded (one not yet using krc, in a rollout)
+    counts none, and ranking such ties would name districts "priority" for lack of data.
+    With `unranked` (the national page, which lists every district) they follow the ranked
+    ones with `rank` None; otherwise only ranked districts are returned."""
     rows = coverage(session, root, period, DISTRICT, params, with_register=True)
 
     def key(r: dict[str, Any]) -> tuple[float, float]:
@@ -218,11 +225,15 @@ def priority_districts(session: Session, root: OrgUnit, period: Period, params: 
         return (z["aggregate"], z["under_immunized"])
 
     rows.sort(key=key, reverse=True)
-    return [{"rank": i + 1, "org_unit": r["org_unit"], "zero_dose": r["zero_dose"],
+    ranked = [r for r in rows if key(r)[0] > 0][:limit]
+    rest = [r for r in rows if key(r)[0] <= 0] if unranked else []
+    return [{"rank": i + 1 if i < len(ranked) else None, "org_unit": r["org_unit"],
+             "zero_dose": r["zero_dose"],
              "penta1_coverage": r["red_rec"]["penta1_coverage"],
              "penta3_coverage": next(d["coverage"] for d in r["doses"]
                                      if (d["vaccine"], d["dose"]) == ind.PENTA3),
-             "red_rec": r["red_rec"]["category"]} for i, r in enumerate(rows[:limit])]
+             "red_rec": r["red_rec"]["category"]}
+            for i, r in enumerate(ranked + rest)]
 
 
 def monthly_table(session: Session, unit: OrgUnit, year: int, level: int | None,

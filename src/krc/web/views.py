@@ -715,15 +715,17 @@ def national(request: Request, period: str | None = None, basis: str = "aggregat
     with db.session() as s:
         root = unit_in_scope(s, actor, org_unit)
         params = load_params(s)
-        ranking = figures.priority_districts(s, root, p, params, 10_000, basis)
+        ranking = figures.priority_districts(s, root, p, params, 10_000, basis, unranked=True)
         details = {r["org_unit"]["code"]: _summary(r) for r in figures.coverage(
             s, root, p, DISTRICT, params, RedRecThresholds(), on=min(p.end, on))}
         root_ref = {"code": root.code, "name": root.name}
     rows = [{**r, "detail": details.get(r["org_unit"]["code"]),
-             "priority": r["rank"] <= settings.priority_districts} for r in ranking]
+             "priority": r["rank"] is not None and r["rank"] <= settings.priority_districts}
+            for r in ranking]
     return render(request, "national.html", {
         "root": root_ref, "period": p.code, "rows": rows, "basis": basis,
         "top": settings.priority_districts,
+        "unranked": sum(1 for r in rows if r["rank"] is None),
         "zero_total": sum(r["zero_dose"]["aggregate"] for r in rows),
         "register_total": sum((r["zero_dose"]["register"] or {}).get("zero_dose", 0)
                               for r in rows)})
