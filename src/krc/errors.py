@@ -5,13 +5,17 @@ Routes map them to RFC 9457 problem+json answers; the CLI prints one line and ex
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 
 @dataclass(frozen=True)
 class Message:
-    """A message in French and English, with str.format parameters."""
+    """A message in French and English, with str.format parameters.
+
+    A parameter named in `PARAM_LABELS` (a role code, say) is shown by its label in the
+    message's language: "Votre rôle (Partenaire (lecture seule))", not "(partner)"."""
 
     fr: str
     en: str
@@ -19,8 +23,24 @@ class Message:
 
     def text(self, lang: str = "fr") -> str:
         """Return the message in `lang` (fr by default), parameters filled in."""
-        template = self.en if lang.startswith("en") else self.fr
-        return template.format(**self.params)
+        en = lang.startswith("en")
+        template = self.en if en else self.fr
+        params = self.params
+        if any(k in PARAM_LABELS for k in params):
+            params = {k: _label(k, v, en) for k, v in params.items()}
+        return template.format(**params)
+
+
+# Codes shown to users by their fr/en labels, by parameter name; filled by the modules that
+# own the codes (accounts.roles registers "role").
+PARAM_LABELS: dict[str, Mapping[str, tuple[str, str]]] = {}
+
+
+def _label(name: str, value: Any, en: bool) -> Any:
+    labels = PARAM_LABELS.get(name)
+    if labels is None or not isinstance(value, str) or value not in labels:
+        return value
+    return labels[value][1 if en else 0]
 
 
 @dataclass

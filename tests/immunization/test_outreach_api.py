@@ -423,3 +423,13 @@ def test_upcoming_sessions_for_broadcasts(client: TestClient, world: World) -> N
     assert got[1].facility_name == "CSCom Kati Central" and got[1].date == date(2026, 3, 20)
     assert got[0].district_id == got[1].district_id
     assert len(everywhere) == 3
+
+
+def test_a_non_number_is_refused_in_the_users_words(client: TestClient, world: World) -> None:
+    r = client.post(URL, json=body(longitude="8,07 O"), headers=world.headers(H))
+    assert r.status_code == 422
+    (err,) = r.json()["errors"]
+    assert err["field"] == "longitude" and err["code"] == "float_parsing"
+    assert err["message"] == "Nombre attendu (par exemple 12,5)"  # not pydantic's English
+    en = client.post(URL, json=body(longitude="8,07 O"), headers=world.headers(H, "en"))
+    assert en.json()["errors"][0]["message"] == "Number expected (for example 12.5)"

@@ -109,6 +109,10 @@ def test_refusals(client: TestClient, world: World) -> None:
     assert client.get("/api/v1/stock", params={"facility": FAC}).status_code == 401
     r = txn(client, world, "receipt", 5, "2026-03-01", user="partner")
     assert r.status_code == 403 and r.json()["code"] == "role_forbidden"
+    assert "Votre rôle (Partenaire, lecture seule)" in r.json()["title"]  # its label
+    en = client.post("/api/v1/stock/transactions", json=body,
+                     headers=world.headers("partner", "en"))
+    assert "Your role (Read-only partner)" in en.json()["title"]
     r = txn(client, world, "receipt", 5, "2026-03-01", user="vacc_mopti")
     assert r.status_code == 404
     r = client.get("/api/v1/stock", params={"facility": FAC}, headers=world.headers("vacc_mopti"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from krc.errors import Forbidden, Message
+from krc.errors import PARAM_LABELS, Forbidden, Message
 
 ROLES = ("admin", "national", "regional", "district", "facility", "vaccinator", "partner",
          "integration")
@@ -19,6 +19,12 @@ ROLE_LABELS = {
     "partner": ("Partenaire (lecture seule)", "Read-only partner"),
     "integration": ("Intégration (RapidPro, WhatsApp)", "Integration (RapidPro, WhatsApp)"),
 }
+
+# Refusals name the role by its label, without the label's own brackets: "Votre rôle
+# (Partenaire, lecture seule) ne permet pas…".
+PARAM_LABELS["role"] = {
+    code: (labels[0].replace(" (", ", ").rstrip(")"), labels[1].replace(" (", ", ").rstrip(")"))
+    for code, labels in ROLE_LABELS.items()}
 
 # Who may read personal records (children) within their org-unit subtree.
 PERSONAL_READ = frozenset({"admin", "national", "regional", "district", "facility", "vaccinator"})
