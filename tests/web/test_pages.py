@@ -522,3 +522,20 @@ def test_large_answers_are_compressed_for_slow_links(client: TestClient, world: 
     me = client.get("/api/v1/me", headers={**world.headers("vacc_kati"),
                                            "Accept-Encoding": "gzip"})
     assert me.status_code == 200 and "content-encoding" not in me.headers
+
+
+def test_a_search_with_more_children_than_listed_says_so(client: TestClient, world: World,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from krc.web import views
+    monkeypatch.setattr(views, "SEARCH_PAGE", 2)
+    for given in ("Awa", "Fanta", "Kadia"):
+        r = client.post("/api/v1/children", json=child_payload(
+            given_name=given, family_name="Sangaré", confirm_new=True),
+            headers=world.headers("vacc_kati"))
+        assert r.status_code == 201, r.text
+    signed_in(client, "vacc_kati")
+    page = client.get("/", params={"q": "Sangare", "lang": "fr"}).text
+    assert "Plus de 2 enfants pour « Sangare » : seuls les 2 premiers sont listés" in page
+    assert len(set(re.findall(r'<a href="/children/([0-9a-f-]{36})"', page))) == 2
+    page = client.get("/", params={"q": "Kadia Sangare"}).text
+    assert "1 résultat(s) pour « Kadia Sangare »" in page and "Plus de" not in page

@@ -367,6 +367,9 @@ async def logout(request: Request, caller: Caller = Depends(page_caller),
 
 # --------------------------------------------------------------------------- search
 
+SEARCH_PAGE = 50  # children listed for a search; more found → ask for a closer search
+
+
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, q: str = "", caller: Caller = Depends(page_caller),
          db: Database = Depends(get_db)) -> Response:
@@ -375,8 +378,10 @@ def home(request: Request, q: str = "", caller: Caller = Depends(page_caller),
     if not actor.can_read_personal and not q:
         return RedirectResponse(_home_for(actor), 303)
     with db.session() as s:
-        rows = [queries.child_dict(s, c) for c in queries.search_children(s, actor, q, None, 50)]
-    return render(request, "home.html", {"q": q, "children": rows, "on": today(request)})
+        found = queries.search_children(s, actor, q, None, SEARCH_PAGE + 1)
+        rows = [queries.child_dict(s, c) for c in found[:SEARCH_PAGE]]
+    return render(request, "home.html", {"q": q, "children": rows, "on": today(request),
+                                         "more": len(found) > SEARCH_PAGE})
 
 
 # --------------------------------------------------------------------------- registration
