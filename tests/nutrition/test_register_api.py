@@ -209,6 +209,7 @@ def test_referral_followed_to_outcome(client: TestClient, world: World) -> None:
     url = f"/api/v1/nutrition/referrals/{ref['id']}"
     r = client.patch(url, json={"outcome": "recovered"}, headers=world.headers(H))
     assert r.status_code == 422 and r.json()["code"] == "referral_not_attended"
+    assert "l'issue « guéri » est impossible" in r.json()["title"]
     r = client.patch(url, json={"status": "attended", "attended_on": "2026-01-30"},
                      headers=world.headers(H))
     assert r.status_code == 422 and r.json()["code"] == "date_before_referral"

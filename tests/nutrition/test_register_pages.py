@@ -106,9 +106,18 @@ def test_referral_follow_up_form(client: TestClient, world: World) -> None:
                     json={"date": "2026-03-01", "muac": 110})
     rid = r.json()["referral"]["id"]
     csrf = signed_in(client, "vacc_kati")
+    page = client.get("/nutrition/referrals").text
+    assert '<select name="outcome" aria-label="Issue" required><option value="">— issue —' \
+        in page  # no outcome chosen for the user
+    r = client.post(f"/nutrition/referrals/{rid}", data={
+        "csrf_token": csrf, "step": "outcome", "outcome": "", "date": "2026-03-10"})
+    assert r.status_code == 422 and "Indiquez l&#39;issue de la prise en charge" in r.text
     r = client.post(f"/nutrition/referrals/{rid}", data={
         "csrf_token": csrf, "step": "outcome", "outcome": "recovered", "date": "2026-03-10"})
     assert r.status_code == 422 and "pas été reçu" in r.text
+    assert "l&#39;issue « guéri » est impossible" in r.text  # its label, not "recovered"
+    assert client.get(f"/api/v1/nutrition/referrals/{rid}", headers=world.headers(
+        "vacc_kati")).json()["status"] == "open"
     r = client.post(f"/nutrition/referrals/{rid}", data={
         "csrf_token": csrf, "step": "attended", "date": "2026-03-02"}, follow_redirects=False)
     assert r.status_code == 303

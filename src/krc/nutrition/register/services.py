@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from krc.accounts.roles import Actor, require_in_scope, require_personal_write
 from krc.accounts.services import audit, utcnow
 from krc.db import insert_or_find
-from krc.errors import Conflict, Message, NotFound, invalid
+from krc.errors import PARAM_LABELS, Conflict, Message, NotFound, invalid
 from krc.geo.models import FACILITY, VILLAGE, OrgUnit
 from krc.geo.queries import Unit, unit_for_field, unit_ref
 from krc.identifiers import normalise_phone
@@ -42,6 +42,13 @@ OPEN = ("open", "attended")
 ZSCORES = ("zlen", "zwei", "zwfl", "zbmi", "zac")
 FLAGS = ("flen", "fwei", "fwfl", "fbmi", "fac")
 
+
+# A referral's outcome named in a refusal by its label (the pages' labels, views.py).
+PARAM_LABELS["referral_outcome"] = {
+    "recovered": ("guéri", "recovered"), "defaulted": ("abandon", "defaulted"),
+    "died": ("décédé", "died"), "non_response": ("non-répondant", "non-response"),
+    "transferred": ("transféré", "transferred"),
+    "entered_in_error": ("saisie erronée", "entered in error")}
 
 def _facility_in_scope(session: Session, actor: Actor, code: str | None,
                        default_id: int) -> Unit:
@@ -624,9 +631,11 @@ def update_referral(session: Session, actor: Actor, referral_id: uuid.UUID,
     if data.outcome is not None:
         if data.outcome in ("recovered", "non_response") and ref.status != "attended":
             raise invalid("outcome", "referral_not_attended",
-                          "L'enfant n'a pas été reçu au service de référence : issue « {o} » "
-                          "impossible", "The child never attended the referral service: "
-                          "outcome '{o}' impossible", o=data.outcome)
+                          "L'enfant n'a pas été reçu au service de référence : l'issue "
+                          "« {referral_outcome} » est impossible ; enregistrez d'abord sa "
+                          "venue", "The child never attended the referral service: the "
+                          "outcome '{referral_outcome}' is impossible; record the attendance "
+                          "first", referral_outcome=data.outcome)
         on = data.outcome_on or today
         _check_day("outcome_on", on, ref.attended_on or ref.referred_on, today)
         ref.status, ref.outcome, ref.outcome_on = "closed", data.outcome, on

@@ -365,8 +365,8 @@ async def follow_referral(request: Request, referral_id: str,
     values: dict[str, Any] = {"notes": str(form.get("notes") or "").strip() or None}
     if step == "attended":
         values.update(status="attended", attended_on=str(form.get("date") or "") or None)
-    elif step == "outcome":
-        values.update(outcome=str(form.get("outcome") or "") or None,
+    elif step == "outcome":  # closing: an outcome must be chosen (no default)
+        values.update(status="closed", outcome=str(form.get("outcome") or "") or None,
                       outcome_on=str(form.get("date") or "") or None)
     errors: dict[str, str] = {}
     try:
