@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 from krc.accounts.roles import Actor
 from krc.cache import TTLCache
 from krc.db import url_key
-from krc.errors import Forbidden, Message, NotFound, invalid
+from krc.errors import Conflict, Forbidden, Message, NotFound, invalid
 from krc.geo.models import FACILITY, OrgUnit
 
 
@@ -109,3 +110,18 @@ def unit_for_field(session: Session, code: str | None, field_name: str,
         raise invalid(field_name, "org_unit_wrong_level", "{code} n'est pas " + what[0],
                       "{code} is not " + what[1], code=code)
     return unit
+
+
+T = TypeVar("T")
+
+
+def replay_in_scope(session: Session, actor: Actor, stored: T | None) -> T:
+    """Return the stored row of a replayed client id (a create sent again) when its
+    facility (`stored.facility_id`) is in the actor's scope; else 409 "id taken", revealing
+    nothing of the row (also when it vanished: a concurrent delete)."""
+    facility_id: Any = getattr(stored, "facility_id", None)
+    unit = unit_row(session, facility_id) if facility_id is not None else None
+    if stored is None or unit is None or not actor.covers(unit.path):
+        raise Conflict("id_taken", Message("Cet identifiant est déjà utilisé",
+                                           "This id is already used"), field="id")
+    return stored

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 from krc.accounts.roles import OPERATIONS_WRITE, Actor
 from krc.accounts.services import audit, utcnow
 from krc.db import insert_or_find
-from krc.errors import Conflict, DomainError, FieldError, Forbidden, Message, NotFound, invalid
+from krc.errors import DomainError, FieldError, Forbidden, Message, NotFound, invalid
 from krc.geo.models import DISTRICT, FACILITY, VILLAGE, OrgUnit
-from krc.geo.queries import Unit
+from krc.geo.queries import Unit, replay_in_scope
 from krc.immunization.models import Vaccination
 from krc.immunization.outreach import rules
 from krc.immunization.outreach.models import OutreachSession, OutreachSessionVillage
@@ -118,23 +118,13 @@ def _snapshot(sess: OutreachSession, villages: list[int]) -> dict[str, Any]:
             "notes": sess.notes, "villages": sorted(villages)}
 
 
-def _replayed(session: Session, actor: Actor, stored: OutreachSession | None) -> Planned:
-    """Answer a replayed id with its stored session, or 409 when the id is used outside the
-    actor's scope (revealing nothing of it)."""
-    unit = session.get(OrgUnit, stored.facility_id) if stored is not None else None
-    if stored is None or unit is None or not actor.covers(unit.path):
-        raise Conflict("id_taken", Message("Cet identifiant est déjà utilisé",
-                                           "This id is already used"), field="id")
-    return Planned(stored, False)
-
-
 def create_session(session: Session, actor: Actor, data: SessionCreate, today: date) -> Planned:
     """Plan a session (idempotent on `data.id`); reference/immunization.md §3."""
     _may_write(actor)
     if data.id is not None:
         existing = session.scalar(select(OutreachSession).where(OutreachSession.id == data.id))
         if existing is not None:
-            return _replayed(session, actor, existing)
+            return Planned(replay_in_scope(session, actor, existing), False)
     if data.status not in ("planned", "held"):
         raise invalid("status", "status_on_create",
                       "Une nouvelle séance est « planned » ou « held »",
@@ -155,7 +145,7 @@ def create_session(session: Session, actor: Actor, data: SessionCreate, today: d
         updated_by=actor.user_id)
     again, created = insert_or_find(session, sess)
     if not created:  # a concurrent retry with the same id won the race
-        return _replayed(session, actor, again)
+        return Planned(replay_in_scope(session, actor, again), False)
     for v in villages:
         session.add(OutreachSessionVillage(session_pk=sess.pk, village_id=v.id))
     session.flush()

@@ -21,7 +21,7 @@ from krc.accounts.services import audit, utcnow
 from krc.db import insert_or_find
 from krc.errors import PARAM_LABELS, Conflict, Message, NotFound, invalid
 from krc.geo.models import FACILITY, VILLAGE, OrgUnit
-from krc.geo.queries import Unit, unit_for_field, unit_ref
+from krc.geo.queries import Unit, replay_in_scope, unit_for_field, unit_ref
 from krc.identifiers import normalise_phone
 from krc.immunization.models import Child
 from krc.immunization.services import child_place
@@ -91,16 +91,6 @@ def woman_place(session: Session, actor: Actor, woman_id: uuid.UUID) -> tuple[Wo
     return row[0], row[1]
 
 
-def _replayed_woman(session: Session, actor: Actor, stored: Woman | None) -> WomanResult:
-    """Answer a replayed id with its stored woman, or 409 when the id is used outside the
-    actor's scope (revealing nothing of her)."""
-    unit = session.get(OrgUnit, stored.facility_id) if stored is not None else None
-    if stored is None or unit is None or not actor.covers(unit.path):
-        raise Conflict("id_taken", Message("Cet identifiant est déjà utilisé",
-                                           "This id is already used"), field="id")
-    return WomanResult(stored, False)
-
-
 def register_woman(session: Session, actor: Actor, data: WomanCreate, today: date
                    ) -> WomanResult:
     """Register a pregnant or breastfeeding woman (idempotent on `data.id`), §5."""
@@ -108,7 +98,7 @@ def register_woman(session: Session, actor: Actor, data: WomanCreate, today: dat
     if data.id is not None:
         existing = session.scalar(select(Woman).where(Woman.id == data.id))
         if existing is not None:
-            return _replayed_woman(session, actor, existing)
+            return WomanResult(replay_in_scope(session, actor, existing), False)
     if data.birth_date is None and data.age_years is None:
         raise invalid("birth_date", "age_missing", "Indiquez la date de naissance ou l'âge",
                       "Give the birth date or the age")
@@ -150,7 +140,7 @@ def register_woman(session: Session, actor: Actor, data: WomanCreate, today: dat
                   created_by=actor.user_id)
     stored, created = insert_or_find(session, woman)
     if not created:  # a concurrent retry with the same id won the race
-        return _replayed_woman(session, actor, stored)
+        return WomanResult(replay_in_scope(session, actor, stored), False)
     audit(session, actor, "create", "nutrition_woman", str(woman.id),
           {"facility": facility.code, "status": woman.status})
     return WomanResult(woman, True)
