@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, aliased
 
 from krc.accounts.roles import MERGE, Actor, require_in_scope, require_personal_write
 from krc.accounts.services import audit, utcnow
-from krc.db import insert_unless_taken, next_pk
+from krc.db import insert_or_find, next_pk
 from krc.errors import Conflict, DomainError, Forbidden, Message, NotFound, invalid
 from krc.geo.models import FACILITY, VILLAGE, OrgUnit
 from krc.geo.queries import Unit, unit_for_field
@@ -200,9 +200,9 @@ def register_child(session: Session, actor: Actor, data: ChildCreate, today: dat
         created_by=actor.user_id, first_dose_on=None, penta1_on=None,
         penta3_on=None, mcv1_on=None, dose_days=None, merged_into_pk=None,
     )
-    if not insert_unless_taken(session, child):
+    again, created = insert_or_find(session, child)
+    if not created:
         # A concurrent retry with the same id won the race: answer with its record.
-        again = session.scalar(select(Child).where(Child.id == child.id))
         if again is None:
             raise Conflict("id_taken", Message("Cet identifiant est déjà utilisé",
                                                "This id is already used"), field="id")
@@ -427,10 +427,10 @@ def record_dose(session: Session, actor: Actor, child_id: uuid.UUID, data: Vacci
                     strategy=strategy, session=session_ref, lot=data.lot, valid=True,
                     invalid_reason=None, delay_days=None, deleted=False, created_at=now,
                     updated_at=now, created_by=actor.user_id)
-    if not insert_unless_taken(session, v):
+    again, created = insert_or_find(session, v)
+    if not created:
         # The id is already used (a replay that raced us, or a deleted dose's id), or a
         # concurrent request recorded the same dose: answer as for a replay or a refusal.
-        again = session.scalar(select(Vaccination).where(Vaccination.id == v.id))
         if again is not None and again.child_pk == child.pk:
             return Recorded(again, child, False)
         if again is not None:
