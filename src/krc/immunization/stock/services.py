@@ -92,6 +92,17 @@ class Line:
     note: str | None = None
 
 
+def _line_txns(session: Session, facility_id: int, product: str,
+               until: date | None = None) -> list[ledger.Txn]:
+    """Return a stock line's transactions (up to day `until`) as ledger Txns."""
+    stmt = select(StockTransaction.occurred_on, StockTransaction.kind,
+                  StockTransaction.quantity, StockTransaction.pk).where(
+        StockTransaction.facility_id == facility_id, StockTransaction.product == product)
+    if until is not None:
+        stmt = stmt.where(StockTransaction.occurred_on <= until)
+    return [ledger.Txn(d, k, q, pk) for d, k, q, pk in session.execute(stmt)]
+
+
 def _book_balance(session: Session, facility_id: int, product: str, on: date,
                   current: StockBalance | None) -> int:
     """Return the book balance at the end of day `on` (before a new transaction that day)."""
@@ -99,12 +110,7 @@ def _book_balance(session: Session, facility_id: int, product: str, on: date,
         return 0
     if on >= current.last_on:
         return current.balance
-    rows = session.execute(
-        select(StockTransaction.occurred_on, StockTransaction.kind, StockTransaction.quantity,
-               StockTransaction.pk)
-        .where(StockTransaction.facility_id == facility_id, StockTransaction.product == product,
-               StockTransaction.occurred_on <= on))
-    return ledger.balance([ledger.Txn(d, k, q, pk) for d, k, q, pk in rows]) or 0
+    return ledger.balance(_line_txns(session, facility_id, product, on)) or 0
 
 
 def _check_outflow(session: Session, facility: OrgUnit, line: Line) -> None:
@@ -115,12 +121,7 @@ def _check_outflow(session: Session, facility: OrgUnit, line: Line) -> None:
     is kept and the district sees the line's discrepancy at the next count."""
     if ledger.MOVEMENTS.get(line.kind, 0) >= 0:
         return
-    rows = session.execute(
-        select(StockTransaction.occurred_on, StockTransaction.kind, StockTransaction.quantity,
-               StockTransaction.pk)
-        .where(StockTransaction.facility_id == facility.id,
-               StockTransaction.product == line.product))
-    txns = [ledger.Txn(d, k, q, pk) for d, k, q, pk in rows]
+    txns = _line_txns(session, facility.id, line.product)
     new = ledger.Txn(line.on, line.kind, line.quantity, max((t.seq for t in txns), default=0) + 1)
     short = ledger.shortfall(txns, new)
     if short is not None:
@@ -134,12 +135,7 @@ def _check_outflow(session: Session, facility: OrgUnit, line: Line) -> None:
 
 def _recompute_balance(session: Session, facility_id: int, product: str) -> None:
     """Set the line's balance row from its whole ledger (after a backdated count)."""
-    rows = list(session.execute(
-        select(StockTransaction.occurred_on, StockTransaction.kind, StockTransaction.quantity,
-               StockTransaction.pk)
-        .where(StockTransaction.facility_id == facility_id,
-               StockTransaction.product == product)))
-    txns = [ledger.Txn(d, k, q, pk) for d, k, q, pk in rows]
+    txns = _line_txns(session, facility_id, product)
     counts = [t.on for t in txns if t.kind == "count"]
     session.execute(update(StockBalance).where(
         StockBalance.facility_id == facility_id, StockBalance.product == product).values(
