@@ -252,7 +252,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 CHROMIUM = os.environ.get("KRC_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def _unavailable(reason: str) -> None:

@@ -28,8 +28,8 @@ class Link:
 
     def owns_path(self, path: str) -> bool:
         """Return True when this link's page (or a page under it) is at `path`."""
-        return any(path == p or (p.endswith("/") and path.startswith(p) and p != "/")
-                   or (not p.endswith("/") and path.startswith(p + "/")) for p in self.owns)
+        return any(path == p or (p != "/" and path.startswith(p.rstrip("/") + "/"))
+                   for p in self.owns)
 
 
 @dataclass(frozen=True)
